@@ -1,0 +1,459 @@
+"""Patient facts -> engine facts: one flat record the rules read, each value with its provenance.
+
+The rules in ``rules/`` read flat, typed facts (catalogued in ``rules/facts.yaml``). This
+module derives them from the validated :class:`~rsa_rules.models.facts.PatientFacts`: it
+copies scalars, counts losses and reads antiphospholipid results over time. Every number it
+compares with (weeks, days, titres, which kinds of loss count) is a parameter of the knowledge
+base; none is written here. An unknown input gives no engine fact at all (absent = unknown),
+never a default.
+
+Each engine fact keeps the input paths it came from (``antiphospholipid.results.1``) and a
+sentence for explanations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from ..knowledge.compiler import treatment_fact
+from ..knowledge.loader import KnowledgeBase
+from ..models.facts import AntiphospholipidResult, PatientFacts
+
+__all__ = ["EngineFact", "FactDeriver"]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineFact:
+    """One known engine fact: its value, the input paths it came from and a sentence."""
+
+    name: str
+    value: Any
+    paths: tuple[str, ...]
+    text: str
+
+
+_APL_FACTS = {
+    "lupus-anticoagulant": "apl_lupus_anticoagulant",
+    "anticardiolipin-igg": "apl_anticardiolipin_igg",
+    "anticardiolipin-igm": "apl_anticardiolipin_igm",
+    "anti-b2gpi-igg": "apl_anti_b2gpi_igg",
+    "anti-b2gpi-igm": "apl_anti_b2gpi_igm",
+}
+_CURRENT_STATUSES = ("proposed", "ordered", "active")
+
+
+def _weeks(value: float) -> str:
+    return f"{value:g}"
+
+
+def _join(words: list[str]) -> str:
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class _Loss:
+    path: str
+    weeks: float | None
+    kind: str | None
+    karyotype: str | None
+    current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    path: str
+    day: date | None
+    reading: str  # positive | negative | uninterpretable
+    why: str
+
+
+class FactDeriver:
+    """Derives engine facts with the parameters of one knowledge base."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        p = kb.parameter
+        self.labels = {name: spec.label for name, spec in kb.facts.items()}
+        self.counted_kinds = frozenset(p("counted_loss_kinds"))
+        self.uncounted_kinds = frozenset(p("uncounted_loss_kinds"))
+        self.fetal_death_weeks = float(p("fetal_death_weeks"))
+        self.second_trimester_weeks = float(p("second_trimester_weeks"))
+        self.persistence_days = int(p("apl_persistence_days"))
+        self.titre_threshold = float(p("apl_titre_threshold"))
+        self.titre_units = frozenset(p("apl_titre_units"))
+        self.titre_tests = frozenset(p("apl_titre_tests"))
+        self.fetal_death_kinds = frozenset(p("fetal_death_kinds"))
+        self.interventions = tuple(kb.interventions)
+
+    # -- entry point --------------------------------------------------------------------
+    def derive(self, facts: PatientFacts) -> dict[str, EngineFact]:
+        out: dict[str, EngineFact] = {}
+
+        def put(name: str, value: Any, paths: Iterable[str], text: str) -> None:
+            out[name] = EngineFact(name, value, tuple(paths), text)
+
+        def scalar(name: str, value: Any, path: str, shown: str | None = None) -> None:
+            if value is not None:
+                label = self.labels.get(name, name)
+                put(name, value, (path,), f"{label}: {shown if shown is not None else _say(value)}")
+
+        scalar("age", facts.age, "age", f"{facts.age} years")
+        scalar("rh", facts.rh, "rh")
+        scalar("thrombosis_history", facts.thrombosis_history, "thrombosis_history")
+        self._history(facts, put, scalar)
+        self._antiphospholipid(facts, put, scalar)
+        inherited = facts.inherited_thrombophilia
+        if inherited is not None:
+            base = "inherited_thrombophilia."
+            for key in (
+                "factor_v_leiden",
+                "prothrombin_g20210a",
+                "protein_c_deficiency",
+                "protein_s_deficiency",
+                "antithrombin_deficiency",
+            ):
+                scalar(key, getattr(inherited, key), base + key)
+        self._current(facts, put, scalar)
+        risks = facts.risk_factors
+        if risks is not None:
+            for key in type(risks).model_fields:
+                scalar(key, getattr(risks, key), "risk_factors." + key)
+        contra = facts.contraindications
+        if contra is not None:
+            for key in type(contra).model_fields:
+                scalar(key, getattr(contra, key), "contraindications." + key)
+        self._treatments(facts, put)
+        return out
+
+    # -- pregnancy history and losses ---------------------------------------------------
+    def _history(self, facts: PatientFacts, put: Any, scalar: Any) -> None:
+        history = facts.pregnancy_history
+        items: list[_Loss] = []
+        history_known = False
+        extra = 0  # losses counted in loss_count but not itemised
+        if history is not None:
+            scalar("losses_consecutive", history.consecutive, "pregnancy_history.consecutive")
+            scalar("live_births", history.live_births, "pregnancy_history.live_births")
+            scalar(
+                "preterm_placental_birth",
+                history.preterm_birth_before_34_weeks_placental,
+                "pregnancy_history.preterm_birth_before_34_weeks_placental",
+            )
+            for index, loss in enumerate(history.losses or ()):
+                items.append(
+                    _Loss(
+                        f"pregnancy_history.losses.{index}",
+                        loss.gestational_weeks,
+                        loss.kind,
+                        loss.fetal_karyotype,
+                        current=False,
+                    )
+                )
+            history_known = history.losses is not None or history.loss_count is not None
+            if history.loss_count is not None:
+                listed = sum(1 for item in items if item.kind not in self.uncounted_kinds)
+                extra = history.loss_count - listed
+        miscarriage = facts.current_miscarriage
+        if miscarriage is not None:
+            items.append(
+                _Loss("current_miscarriage", miscarriage.gestational_weeks, None, None, current=True)
+            )
+
+        counted = [item for item in items if item.kind is None or item.kind in self.counted_kinds]
+        any_loss_paths = [item.path for item in items]
+        if extra > 0:
+            any_loss_paths.append("pregnancy_history.loss_count")
+        if any_loss_paths:
+            put("any_pregnancy_loss", True, any_loss_paths, "pregnancy loss recorded")
+        elif history_known:
+            put("any_pregnancy_loss", False, ["pregnancy_history"], "no pregnancy loss recorded")
+        if not history_known:
+            return
+
+        count_paths = [item.path for item in counted]
+        if history is not None and history.loss_count is not None:
+            count_paths.append("pregnancy_history.loss_count")
+        previous = [item for item in counted if not item.current]
+        put(
+            "counted_losses",
+            len(counted) + extra,
+            count_paths or ["pregnancy_history"],
+            self._loss_text(counted, extra, items),
+        )
+        put(
+            "previous_losses",
+            len(previous) + extra,
+            [item.path for item in previous] or ["pregnancy_history"],
+            f"{len(previous) + extra} previous pregnancy losses",
+        )
+        unknown_weeks = [item for item in counted if item.weeks is None]
+        put(
+            "losses_unknown_weeks",
+            len(unknown_weeks) + extra,
+            [item.path for item in unknown_weeks] or ["pregnancy_history"],
+            f"{len(unknown_weeks) + extra} counted losses without a recorded gestational age",
+        )
+
+        def explained(item: _Loss) -> bool:
+            return item.karyotype == "abnormal"
+
+        early = [
+            item
+            for item in counted
+            if item.weeks is not None and item.weeks < self.fetal_death_weeks and not explained(item)
+        ]
+        fetal = [
+            item
+            for item in counted
+            if not explained(item)
+            and (
+                (item.weeks is not None and item.weeks >= self.fetal_death_weeks)
+                or item.kind in self.fetal_death_kinds
+            )
+        ]
+        second = [
+            item
+            for item in counted
+            if item.weeks is not None and item.weeks >= self.second_trimester_weeks
+        ]
+        limit = _weeks(self.fetal_death_weeks)
+        abnormal = [item for item in counted if explained(item)]
+        note = (
+            f"; {len(abnormal)} with an abnormal fetal karyotype (explained, not counted)"
+            if abnormal
+            else ""
+        )
+        put(
+            "early_unexplained_losses",
+            len(early),
+            [item.path for item in early] or ["pregnancy_history"],
+            f"{len(early)} unexplained losses before {limit} weeks"
+            + self._weeks_list(early)
+            + note
+            + self._unknown_note(unknown_weeks, extra),
+        )
+        put(
+            "fetal_deaths_unexplained",
+            len(fetal),
+            [item.path for item in fetal] or ["pregnancy_history"],
+            f"{len(fetal)} unexplained fetal deaths at or after {limit} weeks"
+            + self._weeks_list(fetal)
+            + note,
+        )
+        put(
+            "second_trimester_losses",
+            len(second),
+            [item.path for item in second] or ["pregnancy_history"],
+            f"{len(second)} losses at or after {_weeks(self.second_trimester_weeks)} weeks"
+            + self._weeks_list(second),
+        )
+
+    def _loss_text(self, counted: list[_Loss], extra: int, items: list[_Loss]) -> str:
+        total = len(counted) + extra
+        parts = [f"{total} pregnancy loss{'es' if total != 1 else ''}"]
+        weeks = [_weeks(item.weeks) for item in counted if item.weeks is not None]
+        if weeks:
+            parts.append(f"at {_join(weeks)} weeks")
+        if any(item.current for item in counted):
+            parts.append("(including the current miscarriage)")
+        skipped = [item.kind for item in items if item.kind in self.uncounted_kinds]
+        if skipped:
+            parts.append(f"({_join(sorted(str(k) for k in skipped))} pregnancies not counted)")
+        if extra:
+            parts.append(f"({extra} from loss_count, not itemised)")
+        return " ".join(parts)
+
+    @staticmethod
+    def _weeks_list(items: list[_Loss]) -> str:
+        weeks = [_weeks(item.weeks) for item in items if item.weeks is not None]
+        return f" ({_join(weeks)} weeks)" if weeks else ""
+
+    @staticmethod
+    def _unknown_note(unknown: list[_Loss], extra: int) -> str:
+        missing = len(unknown) + extra
+        if not missing:
+            return ""
+        return f"; {missing} loss{'es' if missing != 1 else ''} of unknown gestational age not counted here"
+
+    # -- antiphospholipid results -------------------------------------------------------
+    def _antiphospholipid(self, facts: PatientFacts, put: Any, scalar: Any) -> None:
+        apl = facts.antiphospholipid
+        if apl is None:
+            return
+        scalar("apl_diagnosis", apl.diagnosis, "antiphospholipid.diagnosis",
+               f"{apl.diagnosis} (asserted by a clinician)" if apl.diagnosis else None)
+        if apl.results is None:
+            return
+        by_test: dict[str, list[_Reading]] = {}
+        uninterpretable: list[_Reading] = []
+        for index, result in enumerate(apl.results):
+            reading = self._read(result, f"antiphospholipid.results.{index}")
+            by_test.setdefault(result.test, []).append(reading)
+            if reading.reading == "uninterpretable":
+                uninterpretable.append(reading)
+        put(
+            "apl_uninterpretable_results",
+            len(uninterpretable),
+            [r.path for r in uninterpretable] or ["antiphospholipid.results"],
+            "; ".join(r.why for r in uninterpretable)
+            if uninterpretable
+            else "no uninterpretable antiphospholipid result",
+        )
+        due: list[tuple[date, str]] = []
+        for test, readings in by_test.items():
+            name = _APL_FACTS[test]
+            status, paths, text, first_positive = self._persistence(readings, self.labels[name])
+            put(name, status, paths, text)
+            if status == "positive-unconfirmed" and first_positive is not None:
+                due.append((first_positive.day + timedelta(days=self.persistence_days), first_positive.path))  # type: ignore[operator]
+        if due:
+            when, path = min(due)
+            put(
+                "apl_repeat_due",
+                when.isoformat(),
+                [path],
+                f"repeat due on {when.isoformat()} ({self.persistence_days} days after the "
+                "first positive result)",
+            )
+
+    def _read(self, result: AntiphospholipidResult, path: str) -> _Reading:
+        label = self.labels[_APL_FACTS[result.test]]
+        on = f" on {result.date.isoformat()}" if result.date else " (undated)"
+        if result.result is not None:
+            return _Reading(path, result.date, result.result, f"{label} {result.result}{on}")
+        value, unit, flag = result.value, result.unit, result.above_99th_percentile
+        titre_ok = (
+            value is not None and unit in self.titre_units and result.test in self.titre_tests
+        )
+        shown = f"{value:g} {unit}" if value is not None else ""
+        threshold = f"{self.titre_threshold:g}"
+        if titre_ok and value is not None and value > self.titre_threshold:
+            return _Reading(path, result.date, "positive",
+                            f"{label} {shown}{on}: above the medium-titre threshold of {threshold}")
+        if flag is True:
+            return _Reading(path, result.date, "positive",
+                            f"{label}{' ' + shown if shown else ''}{on}: above the laboratory's 99th percentile")
+        if flag is False:
+            return _Reading(path, result.date, "negative",
+                            f"{label}{' ' + shown if shown else ''}{on}: not above the laboratory's 99th percentile")
+        if titre_ok:
+            return _Reading(path, result.date, "negative",
+                            f"{label} {shown}{on}: below the medium-titre threshold of {threshold}; "
+                            "no percentile flag given")
+        return _Reading(path, result.date, "uninterpretable",
+                        f"{label} {shown}{on}: cannot be read without the laboratory's "
+                        "99th-percentile flag (uninterpretable, not negative)")
+
+    def _persistence(
+        self, readings: list[_Reading], label: str
+    ) -> tuple[str, list[str], str, _Reading | None]:
+        dated = sorted((r for r in readings if r.day is not None), key=lambda r: (r.day, r.path))
+        positives = [r for r in dated if r.reading == "positive"]
+        negatives = [r for r in dated if r.reading == "negative"]
+        days = self.persistence_days
+        for i, first in enumerate(positives):
+            for second in positives[i + 1 :]:
+                gap = (second.day - first.day).days  # type: ignore[operator]
+                if gap >= days:
+                    return (
+                        "persistent-positive",
+                        [first.path, second.path],
+                        f"{label} positive on {first.day} and {second.day}, {gap} days apart "
+                        f"(persistent: at least {days} days)",
+                        None,
+                    )
+        for first in positives:
+            for later in negatives:
+                gap = (later.day - first.day).days  # type: ignore[operator]
+                if gap >= days:
+                    return (
+                        "transient",
+                        [first.path, later.path],
+                        f"{label} positive on {first.day} but negative {gap} days later on "
+                        f"{later.day} (transient: counts as negative)",
+                        None,
+                    )
+        all_positive = [r for r in readings if r.reading == "positive"]
+        if all_positive:
+            first_dated = positives[0] if positives else None
+            text = "; ".join(r.why for r in all_positive)
+            if first_dated is not None:
+                text += (
+                    f" (not yet confirmed: needs a repeat at least {days} days after "
+                    f"{first_dated.day})"
+                )
+            else:
+                text += " (not yet confirmed; undated, so no interval can be shown)"
+            return "positive-unconfirmed", [r.path for r in all_positive], text, first_dated
+        negative = [r for r in readings if r.reading == "negative"]
+        if negative:
+            return "negative", [r.path for r in negative], "; ".join(r.why for r in negative), None
+        return (
+            "uninterpretable",
+            [r.path for r in readings],
+            "; ".join(r.why for r in readings),
+            None,
+        )
+
+    # -- the current pregnancy or miscarriage -------------------------------------------
+    def _current(self, facts: PatientFacts, put: Any, scalar: Any) -> None:
+        pregnancy = facts.current_pregnancy
+        if pregnancy is not None:
+            put("pregnant", True, ["current_pregnancy"], "pregnant now")
+            scalar("pregnancy_weeks", pregnancy.gestational_weeks,
+                   "current_pregnancy.gestational_weeks",
+                   f"{_weeks(pregnancy.gestational_weeks)} weeks" if pregnancy.gestational_weeks is not None else None)
+            if pregnancy.symptoms is not None:
+                listed = set(pregnancy.symptoms)
+                for symptom in ("bleeding", "cramping", "fluid-or-tissue-passage", "dark-discharge"):
+                    name = symptom.replace("-", "_") + "_now"
+                    present = symptom in listed
+                    label = self.labels.get(name, name)
+                    put(name, present, ["current_pregnancy.symptoms"],
+                        f"{label}: {'yes' if present else 'not reported'}")
+        miscarriage = facts.current_miscarriage
+        if miscarriage is not None:
+            put("miscarriage_now", True, ["current_miscarriage"], "miscarriage now")
+            scalar("miscarriage_now_weeks", miscarriage.gestational_weeks,
+                   "current_miscarriage.gestational_weeks",
+                   f"{_weeks(miscarriage.gestational_weeks)} weeks" if miscarriage.gestational_weeks is not None else None)
+            scalar("retained_tissue", miscarriage.retained_tissue, "current_miscarriage.retained_tissue")
+            scalar("infection_signs", miscarriage.infection_signs, "current_miscarriage.infection_signs")
+
+    # -- treatments ---------------------------------------------------------------------
+    def _treatments(self, facts: PatientFacts, put: Any) -> None:
+        if facts.treatments is None:
+            return
+        current: dict[str, list[tuple[int, str]]] = {}
+        for index, treatment in enumerate(facts.treatments):
+            if treatment.status in _CURRENT_STATUSES:
+                current.setdefault(treatment.intervention, []).append((index, treatment.status))
+        for intervention in self.interventions:
+            name = treatment_fact(intervention)
+            hits = current.get(intervention)
+            if hits:
+                statuses = _join(sorted({status for _, status in hits}))
+                put(name, True, [f"treatments.{i}" for i, _ in hits],
+                    f"{intervention} {statuses}")
+            else:
+                put(name, False, ["treatments"],
+                    f"{intervention} not proposed, ordered or active")
+
+
+def _say(value: Any) -> str:
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def engine_record(facts: Mapping[str, EngineFact]) -> dict[str, Any]:
+    """The plain values, as the rules engine sees them."""
+    return {name: fact.value for name, fact in facts.items()}

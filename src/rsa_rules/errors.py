@@ -1,0 +1,100 @@
+"""The exceptions rsa-rules raises, one small tree.
+
+::
+
+    RsaRulesError                      base of everything raised on purpose by rsa-rules
+    ├── FactsError (ValueError)        patient facts are invalid; names every field path
+    ├── KnowledgeError (ValueError)    a knowledge base (rules/) is invalid; names file, rule, field
+    ├── UnknownInterventionError (ValueError)
+    │                                  an intervention id outside the vocabulary (e.g. in why_not)
+    └── EngineError (RuntimeError)     the rules engine failed while evaluating valid facts
+
+Bad input never becomes a silent default: it raises ``FactsError`` (a ``ValueError``) whose
+``problems`` list holds one ``(path, message)`` pair per offending field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "EngineError",
+    "FactsError",
+    "KnowledgeError",
+    "KnowledgeProblem",
+    "RsaRulesError",
+    "UnknownInterventionError",
+]
+
+
+class RsaRulesError(Exception):
+    """Base class of every error rsa-rules raises on purpose."""
+
+
+class FactsError(RsaRulesError, ValueError):
+    """Patient facts failed validation.
+
+    ``problems`` holds ``(path, message)`` pairs; a path is dotted, list items by index
+    (``pregnancy_history.losses.2.gestational_weeks``).
+    """
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        self.problems: list[tuple[str, str]] = list(problems)
+        lines = [f"{path or '(document)'}: {message}" for path, message in self.problems]
+        count = len(self.problems)
+        head = f"invalid patient facts ({count} problem{'s' if count != 1 else ''})"
+        super().__init__(head + ":\n  " + "\n  ".join(lines))
+
+
+@dataclass(frozen=True)
+class KnowledgeProblem:
+    """One problem found in a knowledge base: where it is and what is wrong."""
+
+    file: str
+    message: str
+    rule_id: str | None = None
+    field: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "")
+        parts = [where]
+        if self.rule_id:
+            parts.append(f"rule {self.rule_id}")
+        if self.field:
+            parts.append(f"field {self.field}")
+        return ", ".join(parts) + f": {self.message}"
+
+
+class KnowledgeError(RsaRulesError, ValueError):
+    """A knowledge base is invalid. ``problems`` lists each one with file, rule id and field."""
+
+    def __init__(self, problems: Sequence[KnowledgeProblem]) -> None:
+        self.problems: list[KnowledgeProblem] = list(problems)
+        count = len(self.problems)
+        head = f"invalid knowledge base ({count} problem{'s' if count != 1 else ''})"
+        super().__init__(head + ":\n  " + "\n  ".join(str(p) for p in self.problems))
+
+
+class UnknownInterventionError(RsaRulesError, ValueError):
+    """An intervention id that is not in the knowledge base's vocabulary."""
+
+    def __init__(self, intervention: str, known: Sequence[str]) -> None:
+        self.intervention = intervention
+        hint = _closest(intervention, known)
+        message = f"unknown intervention {intervention!r}"
+        if hint:
+            message += f"; did you mean {hint!r}?"
+        super().__init__(message)
+
+
+class EngineError(RsaRulesError, RuntimeError):
+    """The rules engine failed while evaluating valid facts (a bug, never bad input)."""
+
+
+def _closest(word: str, choices: Sequence[str]) -> str | None:
+    import difflib
+
+    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return matches[0] if matches else None

@@ -1,0 +1,659 @@
+"""Read a knowledge base (``rules/``), validate it, and resolve every reference.
+
+Every problem is collected with its file, line, rule id and field before one
+:class:`~rsa_rules.errors.KnowledgeError` is raised, so a knowledge engineer sees them all
+at once. The default knowledge base ships inside the package (``rsa_rules.rules``) and is
+found with :mod:`importlib.resources`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib.resources
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ..errors import KnowledgeError, KnowledgeProblem
+from . import schema
+from .conditions import (
+    OPERATORS,
+    All,
+    Any_,
+    Compare,
+    Condition,
+    FindingRef,
+    Known,
+    Not,
+    Ref,
+)
+
+__all__ = ["KnowledgeBase", "Rule", "default_knowledge_path", "load_knowledge"]
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True, eq=False)
+class Rule:
+    """A validated rule with its conditions parsed and its references resolved."""
+
+    spec: schema.RuleSpec
+    topic: str
+    file: str
+    line: int
+    order: int
+    indication: Condition  # ``when`` alone
+    condition: Condition  # ``when`` and not any ``unless``: the rule fires when TRUE
+    blockers: tuple[Condition, ...]
+    notes_when: tuple[tuple[Condition, str], ...]
+    emphasis: tuple[tuple[Condition, str], ...]
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+
+@dataclass(frozen=True, eq=False)
+class KnowledgeBase:
+    """A loaded knowledge base: rules, findings, vocabulary, parameters and sources."""
+
+    name: str
+    title: str
+    version: str
+    digest: str
+    location: str
+    sources: Mapping[str, schema.SourceSpec]
+    actions: Mapping[str, schema.VocabularyItem]
+    interventions: Mapping[str, schema.VocabularyItem]
+    finding_labels: Mapping[str, schema.VocabularyItem]
+    parameters: Mapping[str, schema.ParameterSpec]
+    facts: Mapping[str, schema.FactSpec]
+    definitions: Mapping[str, Condition]
+    definition_texts: Mapping[str, str]
+    rules: tuple[Rule, ...]
+    retired: tuple[schema.RetiredSpec, ...] = field(default=())
+
+    @cached_property
+    def rules_by_id(self) -> dict[str, Rule]:
+        return {rule.id: rule for rule in self.rules}
+
+    @cached_property
+    def finding_rules(self) -> dict[str, Rule]:
+        return {rule.spec.finding: rule for rule in self.rules if rule.spec.finding}
+
+    def parameter(self, name: str) -> Any:
+        return self.parameters[name].value
+
+    def resolve(self, node: Condition) -> Condition:
+        """The condition a finding, definition or indication reference stands for."""
+        if isinstance(node, FindingRef):
+            return self.finding_rules[node.finding].condition
+        if isinstance(node, Ref):
+            if node.kind == "indication":
+                return self.rules_by_id[node.name].indication
+            return self.definitions[node.name]
+        raise TypeError(f"not a reference: {node!r}")
+
+
+def default_knowledge_path() -> Traversable:
+    """The default knowledge base, shipped inside the package."""
+    return importlib.resources.files("rsa_rules.rules")
+
+
+def load_knowledge(path: str | Path | Traversable | None = None) -> KnowledgeBase:
+    """Load and validate a knowledge base directory (the default one when ``path`` is None)."""
+    root: Traversable = default_knowledge_path() if path is None else _as_traversable(path)
+    return _Reader(root).read()
+
+
+def _as_traversable(path: str | Path | Traversable) -> Traversable:
+    if isinstance(path, str):
+        return Path(path)
+    return path
+
+
+class _Document:
+    """One YAML file: its data and the line of every node, by path."""
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            self.data: Any = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+        self.lines: dict[tuple[Any, ...], int] = {}
+        if node is not None:
+            self._index(node, ())
+
+    def _index(self, node: yaml.Node, path: tuple[Any, ...]) -> None:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                self.lines[(*path, key.value)] = key.start_mark.line + 1
+                self._index(value, (*path, key.value))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._index(item, (*path, index))
+
+    def line(self, path: Sequence[Any]) -> int | None:
+        probe = tuple(path)
+        while probe:
+            if probe in self.lines:
+                return self.lines[probe]
+            probe = probe[:-1]
+        return self.lines.get(())
+
+
+class _Reader:
+    def __init__(self, root: Traversable) -> None:
+        self.root = root
+        self.problems: list[KnowledgeProblem] = []
+        self.hasher = hashlib.sha256()
+
+    # -- small helpers ----------------------------------------------------------------
+    def problem(
+        self,
+        doc: _Document | str,
+        message: str,
+        *,
+        rule_id: str | None = None,
+        path: Sequence[Any] = (),
+        field_name: str | None = None,
+    ) -> None:
+        name = doc if isinstance(doc, str) else doc.name
+        line = None if isinstance(doc, str) else doc.line(path)
+        self.problems.append(
+            KnowledgeProblem(name, message, rule_id=rule_id, field=field_name, line=line)
+        )
+
+    def document(self, name: str) -> _Document | None:
+        node = self.root
+        for part in name.split("/"):
+            node = node / part
+        if not node.is_file():
+            self.problem(name, "file not found")
+            return None
+        text = node.read_text(encoding="utf-8")
+        self.hasher.update(name.encode() + b"\0" + text.encode() + b"\0")
+        try:
+            return _Document(name, text)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            self.problems.append(KnowledgeProblem(name, f"not valid YAML: {error}", line=line))
+            return None
+
+    def model(self, doc: _Document | None, model: type[M]) -> M | None:
+        if doc is None:
+            return None
+        try:
+            return model.model_validate(doc.data)
+        except ValidationError as error:
+            for item in error.errors():
+                loc = item["loc"]
+                rule_id = None
+                if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+                    rules = doc.data.get("rules") if isinstance(doc.data, dict) else None
+                    if isinstance(rules, list) and loc[1] < len(rules):
+                        entry = rules[loc[1]]
+                        rule_id = entry.get("id") if isinstance(entry, dict) else None
+                        loc = loc[2:] if rule_id else loc
+                self.problem(
+                    doc,
+                    item["msg"],
+                    rule_id=rule_id,
+                    path=item["loc"],
+                    field_name=".".join(str(p) for p in loc) or None,
+                )
+            return None
+
+    # -- the whole knowledge base -------------------------------------------------------
+    def read(self) -> KnowledgeBase:
+        pack = self.model(self.document("pack.yaml"), schema.PackFile)
+        bibliography = self.model(self.document("bibliography.yaml"), schema.BibliographyFile)
+        vocabulary = self.model(self.document("vocabulary.yaml"), schema.VocabularyFile)
+        parameters = self.model(self.document("parameters.yaml"), schema.ParametersFile)
+        facts = self.model(self.document("facts.yaml"), schema.FactsFile)
+        definitions_doc = self.document("definitions.yaml")
+        definitions = self.model(definitions_doc, schema.DefinitionsFile)
+        retired = self.model(self.document("retired.yaml"), schema.RetiredFile)
+        if None in (pack, bibliography, vocabulary, parameters, facts, definitions, retired):
+            raise KnowledgeError(self.problems)
+        assert_present = _present  # narrow for type checkers
+        pack_ = assert_present(pack)
+        rule_docs: list[tuple[_Document, schema.RuleFile]] = []
+        raw_rules: list[dict[str, Any]] = []
+        for name in pack_.rule_files:
+            doc = self.document(name)
+            if doc is not None:
+                raw_rules.extend(_rules_of(doc))
+            parsed = self.model(doc, schema.RuleFile)
+            if doc is not None and parsed is not None:
+                rule_docs.append((doc, parsed))
+
+        ctx = _Context(
+            reader=self,
+            sources={s.id: s for s in assert_present(bibliography).sources},
+            vocabulary=assert_present(vocabulary),
+            parameters={p.id: p for p in assert_present(parameters).parameters},
+            facts={f.name: f for f in assert_present(facts).facts},
+        )
+        ctx.check_unique("bibliography.yaml", [s.id for s in assert_present(bibliography).sources])
+        ctx.check_unique("facts.yaml", [f.name for f in assert_present(facts).facts])
+        for parameter in ctx.parameters.values():
+            ctx.check_sources("parameters.yaml", parameter.sources, None, f"{parameter.id}.sources")
+
+        # Finding and rule ids are known before any condition is parsed, so references may go
+        # forward; they are read from every rule file, even one that failed validation, so
+        # that one mistake does not echo as many unknown references.
+        all_specs = [(doc, spec) for doc, rf in rule_docs for spec in rf.rules]
+        ctx.finding_ids = {str(r["finding"]) for r in raw_rules if r.get("finding")}
+        ctx.rule_ids = {str(r["id"]) for r in raw_rules if r.get("id")}
+        ctx.definition_names = {d.name for d in assert_present(definitions).definitions}
+
+        parsed_definitions: dict[str, Condition] = {}
+        texts: dict[str, str] = {}
+        for index, definition in enumerate(assert_present(definitions).definitions):
+            where = _Where(definitions_doc, None, ("definitions", index, "when"), "when")
+            node = ctx.condition(definition.when, where)
+            if node is not None:
+                parsed_definitions[definition.name] = node
+                texts[definition.name] = definition.text
+
+        rules: list[Rule] = []
+        seen_ids: dict[str, str] = {}
+        for order, (doc, spec) in enumerate(all_specs):
+            index = next(i for i, s in enumerate(_rules_of(doc)) if s.get("id") == spec.id)
+            if spec.id in seen_ids:
+                self.problem(
+                    doc,
+                    f"duplicate rule id (also in {seen_ids[spec.id]})",
+                    rule_id=spec.id,
+                    path=("rules", index, "id"),
+                    field_name="id",
+                )
+                continue
+            seen_ids[spec.id] = doc.name
+            topic = next(rf.topic for d, rf in rule_docs if d is doc)
+            rule = ctx.rule(doc, spec, index, order, topic)
+            if rule is not None:
+                rules.append(rule)
+
+        retired_ = assert_present(retired)
+        for item in retired_.retired:
+            if item.id in seen_ids:
+                self.problem(
+                    "retired.yaml",
+                    f"retired id {item.id} is used again in {seen_ids[item.id]}; "
+                    "retired ids are never reused",
+                    rule_id=item.id,
+                )
+
+        kb = KnowledgeBase(
+            name=pack_.name,
+            title=pack_.title,
+            version=pack_.version,
+            digest=self.hasher.hexdigest(),
+            location=str(self.root),
+            sources=ctx.sources,
+            actions={a.id: a for a in ctx.vocabulary.actions},
+            interventions={i.id: i for i in ctx.vocabulary.interventions},
+            finding_labels={f.id: f for f in ctx.vocabulary.findings},
+            parameters=ctx.parameters,
+            facts=ctx.facts,
+            definitions=parsed_definitions,
+            definition_texts=texts,
+            rules=tuple(rules),
+            retired=retired_.retired,
+        )
+        if not self.problems:
+            _check_cycles(kb, self)
+        if self.problems:
+            raise KnowledgeError(self.problems)
+        return kb
+
+
+def _present(value: M | None) -> M:
+    if value is None:  # pragma: no cover - callers check first
+        raise KnowledgeError([])
+    return value
+
+
+def _rules_of(doc: _Document) -> list[dict[str, Any]]:
+    rules = doc.data.get("rules", []) if isinstance(doc.data, dict) else []
+    return [r if isinstance(r, dict) else {} for r in rules]
+
+
+@dataclass
+class _Where:
+    doc: _Document | None
+    rule_id: str | None
+    path: tuple[Any, ...]
+    field_name: str
+
+
+@dataclass
+class _Context:
+    reader: _Reader
+    sources: dict[str, schema.SourceSpec]
+    vocabulary: schema.VocabularyFile
+    parameters: dict[str, schema.ParameterSpec]
+    facts: dict[str, schema.FactSpec]
+    finding_ids: set[str] = field(default_factory=set)
+    rule_ids: set[str] = field(default_factory=set)
+    definition_names: set[str] = field(default_factory=set)
+
+    def fail(self, where: _Where, message: str, suffix: Sequence[Any] = ()) -> None:
+        path = (*where.path, *suffix)
+        field_name = where.field_name + "".join(f".{p}" for p in suffix)
+        if where.doc is None:  # pragma: no cover - documents are always known here
+            self.reader.problem("?", message, rule_id=where.rule_id, field_name=field_name)
+            return
+        self.reader.problem(
+            where.doc, message, rule_id=where.rule_id, path=path, field_name=field_name
+        )
+
+    def check_unique(self, file: str, ids: Iterable[str]) -> None:
+        seen: set[str] = set()
+        for item in ids:
+            if item in seen:
+                self.reader.problem(file, f"duplicate id {item!r}")
+            seen.add(item)
+
+    def check_sources(
+        self, file: str, ids: Iterable[str], rule_id: str | None, field_name: str
+    ) -> None:
+        for source in ids:
+            if source not in self.sources:
+                self.reader.problem(
+                    file,
+                    f"unknown source {source!r}{_hint(source, self.sources)} "
+                    "(every citation must be in bibliography.yaml)",
+                    rule_id=rule_id,
+                    field_name=field_name,
+                )
+
+    # -- conditions ---------------------------------------------------------------------
+    def condition(self, raw: Any, where: _Where) -> Condition | None:
+        if not isinstance(raw, dict) or not raw:
+            self.fail(where, "a condition is a mapping (fact/finding/ref/all/any/not)")
+            return None
+        raw = dict(raw)
+        if_unknown = raw.pop("if_unknown", None)
+        if if_unknown is not None and not isinstance(if_unknown, bool):
+            self.fail(where, "if_unknown is true or false", ("if_unknown",))
+            return None
+        heads = [k for k in ("fact", "finding", "ref", "indicated", "all", "any", "not") if k in raw]
+        if len(heads) != 1:
+            self.fail(
+                where,
+                "a condition has exactly one of fact, finding, ref, indicated, all, any, not; "
+                f"got {sorted(raw)}",
+            )
+            return None
+        head = heads[0]
+        if head in ("all", "any"):
+            items = raw.pop(head)
+            if raw:
+                self.fail(where, f"unexpected keys beside {head}: {sorted(raw)}")
+                return None
+            if not isinstance(items, list) or not items:
+                self.fail(where, f"{head} takes a non-empty list of conditions", (head,))
+                return None
+            parsed = [
+                self.condition(
+                    item,
+                    _Where(where.doc, where.rule_id, (*where.path, head, i), f"{where.field_name}.{head}.{i}"),
+                )
+                for i, item in enumerate(items)
+            ]
+            if any(p is None for p in parsed):
+                return None
+            nodes = tuple(p for p in parsed if p is not None)
+            return (All if head == "all" else Any_)(nodes, if_unknown=if_unknown)
+        if head == "not":
+            inner = self.condition(
+                raw.pop("not"),
+                _Where(where.doc, where.rule_id, (*where.path, "not"), f"{where.field_name}.not"),
+            )
+            if raw:
+                self.fail(where, f"unexpected keys beside not: {sorted(raw)}")
+                return None
+            return None if inner is None else Not(inner, if_unknown=if_unknown)
+        if head == "finding":
+            name = raw.pop("finding")
+            if raw:
+                self.fail(where, f"unexpected keys beside finding: {sorted(raw)}")
+                return None
+            if name not in self.finding_ids:
+                self.fail(where, f"unknown finding {name!r}{_hint(name, self.finding_ids)}", ("finding",))
+                return None
+            # A finding is established or not: referring to one is never UNKNOWN.
+            return FindingRef(name, if_unknown=False if if_unknown is None else if_unknown)
+        if head in ("ref", "indicated"):
+            name = raw.pop(head)
+            if raw:
+                self.fail(where, f"unexpected keys beside {head}: {sorted(raw)}")
+                return None
+            known = self.definition_names if head == "ref" else self.rule_ids
+            if name not in known:
+                what = "definition" if head == "ref" else "rule"
+                self.fail(where, f"unknown {what} {name!r}{_hint(name, known)}", (head,))
+                return None
+            if head == "indicated" and if_unknown is None:
+                if_unknown = False  # a rule indicates it, or it does not
+            return Ref(name, kind="definition" if head == "ref" else "indication", if_unknown=if_unknown)
+        return self.compare(raw, where, if_unknown)
+
+    def compare(self, raw: dict[str, Any], where: _Where, if_unknown: bool | None) -> Condition | None:
+        name = raw.pop("fact")
+        spec = self.facts.get(name) if isinstance(name, str) else None
+        if spec is None:
+            self.fail(where, f"unknown fact {name!r}{_hint(str(name), self.facts)}", ("fact",))
+            return None
+        if "known" in raw:
+            known = raw.pop("known")
+            if raw or not isinstance(known, bool):
+                self.fail(where, "known takes true or false and nothing beside it", ("known",))
+                return None
+            return Known(name, known, if_unknown=if_unknown)
+        ops = [k for k in raw if k in OPERATORS]
+        if len(ops) != 1 or len(raw) != 1:
+            self.fail(
+                where,
+                f"a fact condition has one operator of {', '.join(OPERATORS)} or known; "
+                f"got {sorted(raw)}",
+            )
+            return None
+        op = ops[0]
+        value = raw[op]
+        param = None
+        if isinstance(value, dict) and set(value) == {"param"}:
+            param = value["param"]
+            if param not in self.parameters:
+                self.fail(where, f"unknown parameter {param!r}{_hint(str(param), self.parameters)}", (op,))
+                return None
+            value = self.parameters[param].value
+        if op in ("in", "not_in"):
+            if not isinstance(value, list | tuple) or not value:
+                self.fail(where, f"{op} takes a non-empty list", (op,))
+                return None
+            for item in value:
+                if not self.value_fits(spec, item, where, op):
+                    return None
+            return Compare(name, op, tuple(value), param, if_unknown=if_unknown)
+        if not self.value_fits(spec, value, where, op):
+            return None
+        if op in ("lt", "lte", "gt", "gte") and spec.type not in ("integer", "number"):
+            self.fail(where, f"{op} needs a numeric fact; {name} is {spec.type}", (op,))
+            return None
+        return Compare(name, op, value, param, if_unknown=if_unknown)
+
+    def value_fits(self, spec: schema.FactSpec, value: Any, where: _Where, op: str) -> bool:
+        kind = spec.type
+        ok = (
+            (kind == "boolean" and isinstance(value, bool))
+            or (kind in ("integer", "number") and isinstance(value, int | float) and not isinstance(value, bool))
+            or (kind in ("text", "date") and isinstance(value, str))
+        )
+        if ok and spec.values is not None and value not in spec.values:
+            self.fail(
+                where,
+                f"{value!r} is not a value of {spec.name} ({', '.join(spec.values)})"
+                f"{_hint(str(value), spec.values)}",
+                (op,),
+            )
+            return False
+        if not ok:
+            self.fail(where, f"{value!r} does not fit fact {spec.name} of type {kind}", (op,))
+        return ok
+
+    # -- rules --------------------------------------------------------------------------
+    def rule(self, doc: _Document, spec: schema.RuleSpec, index: int, order: int, topic: str) -> Rule | None:
+        base = ("rules", index)
+        before = len(self.reader.problems)
+
+        def where(*suffix: Any) -> _Where:
+            return _Where(doc, spec.id, (*base, *suffix), ".".join(str(s) for s in suffix))
+
+        def need(ok: bool, message: str, *suffix: Any) -> None:
+            if not ok:
+                self.fail(where(*suffix), message)
+
+        kind = spec.kind
+        need(spec.when is not None or kind == "caution", f"a {kind} rule needs when", "when")
+        if kind == "finding":
+            need(spec.finding is not None, "a finding rule names its finding", "finding")
+            need(spec.summary is not None, "a finding rule has a summary", "summary")
+            need(not spec.then, "a finding rule has no then (it is not a recommendation)", "then")
+            if spec.finding is not None:
+                need(
+                    spec.finding in {f.id for f in self.vocabulary.findings},
+                    f"finding {spec.finding!r} is not in the vocabulary",
+                    "finding",
+                )
+        elif kind == "recommendation":
+            need(bool(spec.then), "a recommendation rule has at least one then item", "then")
+        else:
+            need(spec.applies_to is not None, "a caution rule has applies_to", "applies_to")
+            need(bool(spec.cautions), "a caution rule lists its cautions", "cautions")
+        interventions = {i.id for i in self.vocabulary.interventions}
+        actions = {a.id for a in self.vocabulary.actions}
+        for i, output in enumerate(spec.then):
+            need(
+                output.intervention in interventions,
+                f"intervention {output.intervention!r} is not in the vocabulary"
+                f"{_hint(output.intervention, interventions)}",
+                "then", i, "intervention",
+            )
+            need(output.action in actions, f"action {output.action!r} is not in the vocabulary", "then", i, "action")
+            for text, key in ((output.summary, "summary"), (output.detail or "", "detail")):
+                self.check_placeholders(text, where("then", i, key))
+        if spec.applies_to is not None:
+            for i, item in enumerate(spec.applies_to.interventions):
+                need(item in interventions, f"intervention {item!r} is not in the vocabulary", "applies_to", "interventions", i)
+        if spec.summary:
+            self.check_placeholders(spec.summary, where("summary"))
+        for fact_field, value in (("value_fact", spec.value_fact), ("due_fact", spec.due_fact)):
+            if value is not None:
+                need(value in self.facts, f"unknown fact {value!r}{_hint(value, self.facts)}", fact_field)
+        if spec.list_unknown is not None:
+            for i, name in enumerate((*spec.list_unknown.facts, *spec.list_unknown.optional_facts)):
+                need(name in self.facts, f"unknown fact {name!r}{_hint(name, self.facts)}", "list_unknown", i)
+        for i, blocked in enumerate(spec.blocks):
+            need(blocked in self.rule_ids, f"unknown rule {blocked!r}{_hint(blocked, self.rule_ids)}", "blocks", i)
+        for i, citation in enumerate(spec.citations):
+            if citation.source not in self.sources:
+                self.fail(where("citations", i, "source"), f"unknown source {citation.source!r}{_hint(citation.source, self.sources)}")
+        for i, conflict in enumerate(spec.evidence.conflicts):
+            if conflict.source not in self.sources:
+                self.fail(where("evidence", "conflicts", i, "source"), f"unknown source {conflict.source!r}")
+        for i, claim in enumerate(spec.evidence.contradicted_claims):
+            for j, source in enumerate((claim.source, *claim.contradicted_by)):
+                if source not in self.sources:
+                    self.fail(where("evidence", "contradicted_claims", i, j), f"unknown source {source!r}")
+
+        when = self.condition(spec.when, where("when")) if spec.when is not None else None
+        blockers = [self.condition(item, where("unless", i)) for i, item in enumerate(spec.unless)]
+        notes = [(self.condition(n.when, where("notes_when", i, "when")), n.text) for i, n in enumerate(spec.notes_when)]
+        emphasis = [(self.condition(n.when, where("emphasis", i, "when")), n.text) for i, n in enumerate(spec.emphasis)]
+        if len(self.reader.problems) > before:
+            return None
+        indication: Condition = when if when is not None else All(())
+        condition = indication
+        blocking = tuple(b for b in blockers if b is not None)
+        if blocking:
+            # A blocking condition that is unknown does not block ("unknown is not met").
+            blocked = Any_(blocking, if_unknown=False)
+            condition = All((indication, Not(blocked)))
+        return Rule(
+            spec=spec,
+            topic=topic,
+            file=doc.name,
+            line=doc.line(base) or 0,
+            order=order,
+            indication=indication,
+            condition=condition,
+            blockers=blocking,
+            notes_when=tuple((c, t) for c, t in notes if c is not None),
+            emphasis=tuple((c, t) for c, t in emphasis if c is not None),
+        )
+
+    def check_placeholders(self, text: str, where: _Where) -> None:
+        for name in _PLACEHOLDER.findall(text):
+            if name not in self.facts:
+                self.fail(where, f"placeholder {{{name}}} names no fact{_hint(name, self.facts)}")
+
+
+def _check_cycles(kb: KnowledgeBase, reader: _Reader) -> None:
+    """Findings and definitions may refer to each other, but never in a circle."""
+    state: dict[int, int] = {}
+
+    def visit(node: Condition, trail: tuple[str, ...]) -> None:
+        if isinstance(node, All | Any_):
+            for item in node.items:
+                visit(item, trail)
+        elif isinstance(node, Not):
+            visit(node.item, trail)
+        elif isinstance(node, FindingRef | Ref):
+            label = getattr(node, "finding", None) or f"{node.kind}:{getattr(node, 'name', '')}"
+            if label in trail:
+                rule = kb.finding_rules.get(trail[0]) if trail else None
+                reader.problems.append(
+                    KnowledgeProblem(
+                        rule.file if rule else "definitions.yaml",
+                        "circular reference: " + " -> ".join((*trail, label)),
+                        rule_id=rule.id if rule else None,
+                        field="when",
+                    )
+                )
+                return
+            target = kb.resolve(node)
+            if state.get(id(target)) == 2:
+                return
+            visit(target, (*trail, label))
+            state[id(target)] = 2
+
+    for rule in kb.rules:
+        visit(rule.condition, (rule.spec.finding or rule.id,))
+
+
+def _hint(word: str, choices: Iterable[str]) -> str:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ""
