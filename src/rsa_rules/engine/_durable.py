@@ -263,15 +263,21 @@ def _checked(record: Mapping[str, Any]) -> dict[str, Any]:
             if not _KEY.match(key) or key in _RESERVED:
                 raise EngineError(f"engine fact name {key!r} is not allowed")
             _GOOD_KEYS.add(key)
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                raise EngineError(f"engine fact {key} is not a finite number")
-            value = round(value, _FLOAT_DIGITS)
-            if value.is_integer():
-                value = int(value)
-            elif "e" in repr(value):
-                value = 0  # below 1e-4 after rounding: durable_rules cannot read the exponent
-        elif not isinstance(value, str | int | bool):
-            raise EngineError(f"engine fact {key} has a value of type {type(value).__name__}")
+        kind = type(value)
+        if kind is float:
+            value = _safe_float(key, value)
+        elif kind is not str and kind is not int and kind is not bool:
+            raise EngineError(f"engine fact {key} has a value of type {kind.__name__}")
         fact[key] = value
     return fact
+
+
+def _safe_float(key: str, value: float) -> float | int:
+    if not math.isfinite(value):
+        raise EngineError(f"engine fact {key} is not a finite number")
+    value = round(value, _FLOAT_DIGITS)
+    if value.is_integer():
+        return int(value)
+    if "e" in repr(value):
+        return 0  # below 1e-4 after rounding: durable_rules cannot read the exponent
+    return value

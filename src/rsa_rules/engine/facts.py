@@ -87,7 +87,19 @@ class FactDeriver:
         self.titre_units = frozenset(p("apl_titre_units"))
         self.titre_tests = frozenset(p("apl_titre_tests"))
         self.fetal_death_kinds = frozenset(p("fetal_death_kinds"))
-        self.interventions = tuple(kb.interventions)
+        self.treatment_facts = tuple(
+            (
+                intervention,
+                treatment_fact(intervention),
+                EngineFact(
+                    treatment_fact(intervention),
+                    False,
+                    ("treatments",),
+                    f"{intervention} not proposed, ordered or active",
+                ),
+            )
+            for intervention in kb.interventions
+        )
 
     # -- entry point --------------------------------------------------------------------
     def derive(self, facts: PatientFacts) -> dict[str, EngineFact]:
@@ -126,7 +138,7 @@ class FactDeriver:
         if contra is not None:
             for key in type(contra).model_fields:
                 scalar(key, getattr(contra, key), "contraindications." + key)
-        self._treatments(facts, put)
+        self._treatments(facts, out)
         return out
 
     # -- pregnancy history and losses ---------------------------------------------------
@@ -425,23 +437,22 @@ class FactDeriver:
             scalar("infection_signs", miscarriage.infection_signs, "current_miscarriage.infection_signs")
 
     # -- treatments ---------------------------------------------------------------------
-    def _treatments(self, facts: PatientFacts, put: Any) -> None:
+    def _treatments(self, facts: PatientFacts, out: dict[str, EngineFact]) -> None:
         if facts.treatments is None:
             return
         current: dict[str, list[tuple[int, str]]] = {}
         for index, treatment in enumerate(facts.treatments):
             if treatment.status in _CURRENT_STATUSES:
                 current.setdefault(treatment.intervention, []).append((index, treatment.status))
-        for intervention in self.interventions:
-            name = treatment_fact(intervention)
+        for intervention, name, absent in self.treatment_facts:
             hits = current.get(intervention)
             if hits:
                 statuses = _join(sorted({status for _, status in hits}))
-                put(name, True, [f"treatments.{i}" for i, _ in hits],
-                    f"{intervention} {statuses}")
+                out[name] = EngineFact(
+                    name, True, tuple(f"treatments.{i}" for i, _ in hits), f"{intervention} {statuses}"
+                )
             else:
-                put(name, False, ["treatments"],
-                    f"{intervention} not proposed, ordered or active")
+                out[name] = absent
 
 
 def _say(value: Any) -> str:

@@ -138,11 +138,12 @@ def compile_knowledge(kb: KnowledgeBase) -> CompiledKnowledge:
 def encode_record(kb: KnowledgeBase, values: Mapping[str, Any]) -> dict[str, Any]:
     """The engine facts as durable_rules sees them: every catalogued fact present."""
     record: dict[str, Any] = {}
-    for name, spec in kb.facts.items():
-        value = values.get(name)
+    get = values.get
+    for name, kind in kb.fact_kinds:
+        value = get(name)
         if value is None:
-            record[name] = UNKNOWN_NUMBER if spec.type in ("integer", "number") else UNKNOWN_TEXT
-        elif spec.type == "boolean":
+            record[name] = UNKNOWN_NUMBER if kind == "n" else UNKNOWN_TEXT
+        elif kind == "b":
             record[name] = YES if value else NO
         else:
             record[name] = value

@@ -95,6 +95,12 @@ class KnowledgeBase:
     def finding_rules(self) -> dict[str, Rule]:
         return {rule.spec.finding: rule for rule in self.rules if rule.spec.finding}
 
+    @cached_property
+    def fact_kinds(self) -> tuple[tuple[str, str], ...]:
+        """(name, "b" | "n" | "t") for every catalogued fact: yes/no, number or text."""
+        short = {"boolean": "b", "integer": "n", "number": "n", "text": "t", "date": "t"}
+        return tuple((name, short[spec.type]) for name, spec in self.facts.items())
+
     def parameter(self, name: str) -> Any:
         return self.parameters[name].value
 

@@ -1,0 +1,71 @@
+"""rsa-rules: explainable, rule-based clinical decision support for recurrent pregnancy loss.
+
+    >>> import rsa_rules
+    >>> evaluation = rsa_rules.evaluate({"pregnancy_history": {"loss_count": 3}})
+    >>> [r.rule_id for r in evaluation.recommendations][:2]
+    ['RSA-SUPPORT-PRENATAL', 'RSA-TEST-APL']
+
+Patient facts go in (a dict in the documented format, or :class:`PatientFacts`); ranked,
+explained recommendations come out. The knowledge base is data (``rules/``), executed by
+durable_rules. This is decision support: a clinician reviews the basis of every item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from ._version import __version__
+from .engine import Engine
+from .errors import (
+    EngineError,
+    FactsError,
+    KnowledgeError,
+    RsaRulesError,
+    UnknownInterventionError,
+)
+from .knowledge.loader import KnowledgeBase, load_knowledge
+from .models.facts import PatientFacts
+from .models.results import (
+    Citation,
+    Evaluation,
+    Evidence,
+    Finding,
+    Reason,
+    Recommendation,
+    WhyNot,
+)
+
+__all__ = [
+    "Citation",
+    "Engine",
+    "EngineError",
+    "Evaluation",
+    "Evidence",
+    "FactsError",
+    "Finding",
+    "KnowledgeBase",
+    "KnowledgeError",
+    "PatientFacts",
+    "Reason",
+    "Recommendation",
+    "RsaRulesError",
+    "UnknownInterventionError",
+    "WhyNot",
+    "__version__",
+    "default_engine",
+    "evaluate",
+    "load_knowledge",
+]
+
+
+@lru_cache(maxsize=1)
+def default_engine() -> Engine:
+    """The engine of the default knowledge base, built once per process."""
+    return Engine()
+
+
+def evaluate(facts: Mapping[str, Any] | PatientFacts) -> Evaluation:
+    """Evaluate one patient with the default knowledge base."""
+    return default_engine().evaluate(facts)

@@ -1,0 +1,673 @@
+"""From fired rules to explanations: why each recommendation was made, and why others were not.
+
+durable_rules decides what fires. This module re-reads each fired rule's condition against
+the same engine facts (``rsa_rules.knowledge.conditions.evaluate``) to say *why*: the facts
+with their values and input paths, the findings they made, down to the inputs. The two must
+agree: a fired rule whose condition does not hold here is an engine bug and raises
+:class:`~rsa_rules.errors.EngineError` rather than explain something else.
+
+``why_not`` answers from the rules themselves, evaluating every rule that could produce an
+intervention and listing the conditions that failed or were unknown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from datetime import date
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .errors import EngineError, UnknownInterventionError
+from .engine.facts import EngineFact
+from .knowledge.compiler import ALERT_SUFFIX, INDICATION_SUFFIX
+from .knowledge.conditions import (
+    All,
+    Any_,
+    Compare,
+    Condition,
+    FindingRef,
+    Known,
+    Not,
+    Outcome,
+    Ref,
+    Tri,
+    evaluate,
+)
+from .knowledge.loader import KnowledgeBase, Rule
+from .knowledge.schema import EvidenceSpec
+from .models.results import (
+    BlockedRecommendation,
+    Citation,
+    ConflictingEvidence,
+    ContradictedClaim,
+    Evaluation,
+    Evidence,
+    Finding,
+    KnowledgeInfo,
+    Reason,
+    Recommendation,
+    RuleCheck,
+    WhyNot,
+)
+
+__all__ = ["Explainer", "render_text", "render_why_not"]
+
+_ACTION_ORDER = {"recommend": 0, "refer": 1, "test": 2, "consider": 3, "avoid": 4}
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+@dataclass
+class _Context:
+    """One evaluation: its engine facts and the outcomes evaluated so far."""
+
+    facts: Mapping[str, EngineFact]
+    values: Mapping[str, Any]
+    memo: dict[Condition, Outcome]
+    reasons: dict[tuple[int, bool | None], list[Reason]] = field(default_factory=dict)
+    keep: list[Outcome] = field(default_factory=list)
+
+
+class Explainer:
+    """Builds explained results for one knowledge base (built once per engine)."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.info = KnowledgeInfo(
+            name=kb.name, title=kb.title, version=kb.version, digest=kb.digest
+        )
+        self.citations: dict[str, list[Citation]] = {}
+        self.evidence: dict[str, Evidence] = {}
+        for rule in kb.rules:
+            self.citations[rule.id] = [self.citation(c.source, c.note) for c in rule.spec.citations]
+            self.evidence[rule.id] = self.make_evidence(rule.spec.evidence)
+        self.cautions: dict[tuple[str, str], list[Rule]] = {}
+        for rule in kb.rules:
+            applies = rule.spec.applies_to
+            if rule.kind == "caution" and applies is not None:
+                for intervention in applies.interventions:
+                    for action in applies.actions:
+                        self.cautions.setdefault((intervention, action), []).append(rule)
+        self.templates = {
+            (rule.id, index): self.template(rule, index)
+            for rule in kb.rules
+            for index in range(len(rule.spec.then))
+        }
+        self.finding_templates = {
+            rule.id: Finding(
+                id=rule.spec.finding,
+                rule_id=rule.id,
+                label=kb.finding_labels[rule.spec.finding].label,
+                value=True,
+                summary=rule.spec.summary or "",
+                citations=self.citations[rule.id],
+                evidence=self.evidence[rule.id],
+            )
+            for rule in kb.rules
+            if rule.spec.finding
+        }
+        self.producers: dict[str, list[Rule]] = {}
+        for rule in kb.rules:
+            for output in rule.spec.then:
+                self.producers.setdefault(output.intervention, []).append(rule)
+
+    # -- static pieces -----------------------------------------------------------------
+    def citation(self, source_id: str, note: str) -> Citation:
+        source = self.kb.sources[source_id]
+        return Citation(
+            id=source.id,
+            title=source.title,
+            year=source.year,
+            authors=source.authors,
+            publisher=source.publisher,
+            doi=source.doi,
+            url=source.url,
+            note=note,
+            verified=source.verified,
+        )
+
+    def make_evidence(self, spec: EvidenceSpec) -> Evidence:
+        return Evidence(
+            grade=spec.grade,
+            notes=list(spec.notes),
+            conflicts=[
+                ConflictingEvidence(citation=self.citation(c.source, c.finding), finding=c.finding)
+                for c in spec.conflicts
+            ],
+            contradicted_claims=[
+                ContradictedClaim(
+                    citation=self.citation(c.source, f"Claim: {c.claim}"),
+                    claim=c.claim,
+                    contradicted_by=[
+                        self.citation(s, f"Contradicts: {c.claim}") for s in c.contradicted_by
+                    ],
+                )
+                for c in spec.contradicted_claims
+            ],
+        )
+
+    # -- one evaluation ----------------------------------------------------------------
+    def build(
+        self,
+        patient_id: str | None,
+        facts: Mapping[str, EngineFact],
+        fired: list[str],
+    ) -> Evaluation:
+        ctx = _Context(facts, {k: f.value for k, f in facts.items()}, {})
+        fired_rules: list[str] = []
+        alerts: set[tuple[str, str]] = set()
+        for name in fired:
+            if ALERT_SUFFIX in name:
+                rule_id, intervention = name.split(ALERT_SUFFIX, 1)
+                alerts.add((rule_id, intervention))
+            elif not name.endswith(INDICATION_SUFFIX):
+                fired_rules.append(name)
+        findings: list[Finding] = []
+        recommendations: list[Recommendation] = []
+        for rule_id in fired_rules:
+            rule = self.kb.rules_by_id[rule_id]
+            if rule.kind == "finding":
+                findings.append(self.finding(rule, ctx))
+            else:
+                recommendations.extend(self.recommendations(rule, ctx, alerts))
+        for rule_id, intervention in alerts:
+            if rule_id not in fired_rules:  # pragma: no cover - an alert rule implies its rule
+                raise EngineError(f"alert {rule_id}/{intervention} fired without its rule")
+        recommendations.sort(
+            key=lambda r: (
+                not r.alert,
+                _ACTION_ORDER[r.action],
+                self.kb.rules_by_id[r.rule_id].order,
+                r.intervention,
+            )
+        )
+        findings.sort(key=lambda f: self.kb.rules_by_id[f.rule_id].order)
+        evaluation = Evaluation(
+            patient_id=patient_id,
+            recommendations=recommendations,
+            findings=findings,
+            knowledge=self.info,
+            fired_rules=list(fired),
+        )
+        evaluation._why_not = lambda intervention: self.why_not(intervention, ctx, evaluation)
+        return evaluation
+
+    def outcome(self, node: Condition, ctx: _Context) -> Outcome:
+        return evaluate(node, ctx.values, self.kb.resolve, ctx.memo)
+
+    def fired_outcome(self, rule: Rule, ctx: _Context) -> Outcome:
+        """The condition of a rule durable_rules fired; it must hold here too."""
+        outcome = self.outcome(rule.condition, ctx)
+        if outcome.value is not Tri.TRUE:
+            raise EngineError(
+                f"rule {rule.id} fired in durable_rules but its condition is "
+                f"{outcome.value.value} here: the engine and its explanation disagree"
+            )
+        return outcome
+
+    def explain_fired(self, rule: Rule, ctx: _Context) -> list[Reason]:
+        self.fired_outcome(rule, ctx)
+        return self.support(self.outcome(rule.indication, ctx), ctx)
+
+    def finding(self, rule: Rule, ctx: _Context) -> Finding:
+        spec = rule.spec
+        update: dict[str, Any] = {}
+        if spec.value_fact:
+            update["value"] = ctx.values.get(spec.value_fact)
+        if spec.summary and "{" in spec.summary:
+            update["summary"] = self.fill(spec.summary, ctx)
+        return _instance(
+            self.finding_templates[rule.id], update, partial(self.explain_fired, rule, ctx)
+        )
+
+    def template(self, rule: Rule, index: int) -> Recommendation:
+        """What a recommendation of ``rule`` says whatever the patient (built once)."""
+        spec = rule.spec
+        output = spec.then[index]
+        cautions: list[str] = []
+        caution_rules: list[str] = []
+        citations = list(self.citations[rule.id])
+        for caution in self.cautions.get((output.intervention, output.action), ()):
+            caution_rules.append(caution.id)
+            cautions.extend(caution.spec.cautions)
+            seen = {c.id for c in citations}
+            citations.extend(c for c in self.citations[caution.id] if c.id not in seen)
+        return Recommendation(
+            rule_id=rule.id,
+            rule_version=spec.version,
+            title=spec.title,
+            intervention=output.intervention,
+            intervention_label=self.kb.interventions[output.intervention].label,
+            action=output.action,
+            alert=False,
+            summary=output.summary,
+            detail=output.detail,
+            citations=citations,
+            cautions=cautions,
+            caution_rules=caution_rules,
+            evidence=self.evidence[rule.id],
+            notes=list(spec.notes),
+            condition_text=spec.condition_text,
+        )
+
+    def recommendations(
+        self, rule: Rule, ctx: _Context, alerts: set[tuple[str, str]]
+    ) -> list[Recommendation]:
+        spec = rule.spec
+        # Only what depends on this patient is computed; the rest is the rule's template.
+        common: dict[str, Any] = {}
+        if rule.notes_when:
+            extra = [text for cond, text in rule.notes_when if self.holds(cond, ctx)]
+            if extra:
+                common["notes"] = [*spec.notes, *extra]
+        due = None
+        if spec.due_fact and spec.due_fact in ctx.values:
+            due = date.fromisoformat(str(ctx.values[spec.due_fact]))
+            common["due"] = due
+        listed: list[str] = []
+        if spec.list_unknown is not None:
+            lu = spec.list_unknown
+            missing = [self.kb.facts[n].label for n in lu.facts if n not in ctx.values]
+            optional = [self.kb.facts[n].label for n in lu.optional_facts if n not in ctx.values]
+            common["not_yet_done"] = missing
+            common["optional_not_yet_done"] = optional
+            if missing:
+                listed.append(f"{lu.label}: {', '.join(missing)}.")
+            if optional:
+                listed.append(f"{lu.optional_label or 'Optional'}: {', '.join(optional)}.")
+        if due is not None:
+            listed.append(f"Due on or after {due.isoformat()}.")
+        if spec.blocks:
+            common["blocked"] = [
+                BlockedRecommendation(
+                    rule_id=target.id,
+                    action=out.action,
+                    intervention=out.intervention,
+                    summary=out.summary,
+                )
+                for target in (self.kb.rules_by_id[b] for b in spec.blocks)
+                if self.holds(target.indication, ctx)
+                for out in target.spec.then
+            ]
+        result: list[Recommendation] = []
+        for index, output in enumerate(spec.then):
+            template = self.templates[(rule.id, index)]
+            update = dict(common)
+            if (rule.id, output.intervention) in alerts:
+                update["alert"] = True
+            if "{" in output.summary:
+                update["summary"] = self.fill(output.summary, ctx)
+            if listed or (output.detail and "{" in output.detail):
+                detail = self.fill(output.detail, ctx) if output.detail else None
+                update["detail"] = " ".join(filter(None, [detail, *listed]))
+            emphasis = [
+                text
+                for caution in self.cautions.get((output.intervention, output.action), ())
+                for cond, text in caution.emphasis
+                if self.holds(cond, ctx)
+            ]
+            if emphasis:
+                update["cautions"] = [*template.cautions, *emphasis]
+            result.append(_instance(template, update, partial(self.explain_fired, rule, ctx)))
+        return result
+
+    def holds(self, node: Condition, ctx: _Context) -> bool:
+        return self.outcome(node, ctx).value is Tri.TRUE
+
+    def fill(self, template: str, ctx: _Context) -> str:
+        def one(match: re.Match[str]) -> str:
+            value = ctx.values.get(match.group(1))
+            return "unknown" if value is None else _show(value)
+
+        return _PLACEHOLDER.sub(one, template)
+
+    # -- reasons -----------------------------------------------------------------------
+    # ``support(o, failing=False)``: why node ``o`` has the value it has (each leaf "met",
+    # or "counted as absent/present" where if_unknown applied). With ``failing=True`` the same
+    # leaves explain why a rule did NOT get what it needed ("not met", with what was needed).
+    # ``unknown(o)``: the leaves that were not recorded. Results are shared between rules.
+    def support(self, outcome: Outcome, ctx: _Context, failing: bool = False) -> list[Reason]:
+        key = (id(outcome), failing)
+        hit = ctx.reasons.get(key)
+        if hit is not None:
+            return hit
+        result = self._support(outcome, ctx, failing)
+        ctx.reasons[key] = result
+        ctx.keep.append(outcome)  # keeps id() stable for the memo's lifetime
+        return result
+
+    def _support(self, outcome: Outcome, ctx: _Context, failing: bool) -> list[Reason]:
+        node = outcome.node
+        value = outcome.value
+        if outcome.defaulted:
+            status = "counted as present" if value is Tri.TRUE else "counted as absent"
+            if isinstance(node, Compare | Known):
+                return [self.fact_reason(node, status, ctx, failing)]
+            inner = self.unknown(_raw(outcome), ctx)
+            if isinstance(node, FindingRef | Ref):
+                return [
+                    self.ref_reason(node, value, ctx, self.unknown(outcome.children[0], ctx), True)
+                ]
+            return [_restate(r, status) for r in inner]
+        if isinstance(node, Compare | Known):
+            return [self.fact_reason(node, "not met" if failing else "met", ctx, failing, value)]
+        if isinstance(node, All | Any_):
+            # The children that carry the node's value; for a disjunction that holds (or a
+            # conjunction that fails) one carrying child is enough.
+            carriers = [c for c in outcome.children if c.value is value]
+            one = (isinstance(node, Any_) and value is Tri.TRUE) or (
+                isinstance(node, All) and value is Tri.FALSE
+            )
+            if one:
+                carriers = carriers[:1]
+            return [r for c in carriers for r in self.support(c, ctx, failing)]
+        if isinstance(node, Not):
+            return self.support(outcome.children[0], ctx, failing)
+        child = outcome.children[0]
+        because = (
+            self.support(child, ctx, failing)
+            if child.value is not Tri.UNKNOWN
+            else self.unknown(child, ctx)
+        )
+        return [self.ref_reason(node, value, ctx, because, False)]
+
+    def unknown(self, outcome: Outcome, ctx: _Context) -> list[Reason]:
+        key = (id(outcome), None)
+        hit = ctx.reasons.get(key)
+        if hit is not None:
+            return hit
+        node = outcome.node
+        result: list[Reason]
+        if isinstance(node, Compare | Known):
+            result = [self.fact_reason(node, "unknown", ctx, False)]
+        elif isinstance(node, All | Any_):
+            result = [
+                r for c in outcome.children if c.raw is Tri.UNKNOWN for r in self.unknown(c, ctx)
+            ]
+        elif isinstance(node, Not):
+            result = self.unknown(outcome.children[0], ctx)
+        else:
+            child = outcome.children[0]
+            result = [self.ref_reason(node, Tri.UNKNOWN, ctx, self.unknown(child, ctx), True)]
+        ctx.reasons[key] = result
+        ctx.keep.append(outcome)
+        return result
+
+    def why_not_reasons(self, outcome: Outcome, ctx: _Context) -> list[Reason]:
+        """For a rule that did not fire: what failed, and what was unknown."""
+        if outcome.value is Tri.UNKNOWN:
+            return self.unknown(outcome, ctx)
+        return self.support(outcome, ctx, failing=True)
+
+    def fact_reason(
+        self,
+        node: Compare | Known,
+        status: str,
+        ctx: _Context,
+        failing: bool,
+        value: Tri | None = None,
+    ) -> Reason:
+        name = node.fact
+        spec = self.kb.facts[name]
+        fact = ctx.facts.get(name)
+        if fact is None:
+            suffix = {
+                "counted as absent": "not recorded (counted as absent)",
+                "counted as present": "not recorded (counted as present)",
+            }.get(status, "not recorded")
+            return Reason.model_construct(
+                kind="fact",
+                id=name,
+                label=spec.label,
+                status=status,
+                value=None,
+                paths=[],
+                text=f"{spec.label}: {suffix}",
+                because=[],
+            )
+        text = fact.text
+        if failing and isinstance(node, Compare):
+            needed = _describe(node, spec.label)
+            text += f" (needed: {needed})" if value is Tri.FALSE else f" (needed: not {needed})"
+        return Reason.model_construct(
+            kind="fact",
+            id=name,
+            label=spec.label,
+            status=status,
+            value=fact.value,
+            paths=list(fact.paths),
+            text=text,
+            because=[],
+        )
+
+    def ref_reason(
+        self, node: Condition, value: Tri, ctx: _Context, because: list[Reason], missing: bool
+    ) -> Reason:
+        status = {Tri.TRUE: "met", Tri.FALSE: "not met", Tri.UNKNOWN: "unknown"}[value]
+        if isinstance(node, FindingRef):
+            label = self.kb.finding_labels[node.finding].label
+            if value is Tri.TRUE:
+                verdict = "established"
+            elif missing or value is Tri.UNKNOWN:
+                verdict = "not established (data missing)"
+            else:
+                verdict = "not established"
+            return Reason.model_construct(
+                kind="finding",
+                id=node.finding,
+                label=label,
+                status=status,
+                value=None,
+                paths=[],
+                text=f"{label}: {verdict}",
+                because=because,
+            )
+        ref = node if isinstance(node, Ref) else None
+        name = ref.name if ref is not None else ""
+        if ref is not None and ref.kind == "indication":
+            rule = self.kb.rules_by_id[name]
+            label = f"{rule.spec.title} ({rule.id})"
+            verdict = "indicated" if value is Tri.TRUE else "not indicated"
+            return Reason.model_construct(
+                kind="indication",
+                id=rule.id,
+                label=label,
+                status=status,
+                value=None,
+                paths=[],
+                text=f"{label}: {verdict}",
+                because=because,
+            )
+        text = self.kb.definition_texts.get(name, name)
+        verdict = {Tri.TRUE: "", Tri.FALSE: "not so: ", Tri.UNKNOWN: "not known: "}[value]
+        return Reason.model_construct(
+            kind="condition",
+            id=name,
+            label=text,
+            status=status,
+            value=None,
+            paths=[],
+            text=f"{verdict}{text}",
+            because=because,
+        )
+
+    # -- why not -----------------------------------------------------------------------
+    def why_not(self, intervention: str, ctx: _Context, evaluation: Evaluation) -> WhyNot:
+        if intervention not in self.kb.interventions:
+            raise UnknownInterventionError(intervention, list(self.kb.interventions))
+        checks: list[RuleCheck] = []
+        for rule in self.producers.get(intervention, []):
+            fired = rule.id in evaluation.fired_rules
+            condition = self.outcome(rule.condition, ctx)
+            indication = self.outcome(rule.indication, ctx)
+            if condition.value is Tri.TRUE:
+                status, reasons = "fired", self.support(indication, ctx)
+            elif indication.value is Tri.TRUE:
+                blockers = [self.outcome(b, ctx) for b in rule.blockers]
+                reasons = [r for b in blockers if b.value is Tri.TRUE for r in self.support(b, ctx)]
+                status = "blocked"
+            else:
+                status = "unknown" if indication.value is Tri.UNKNOWN else "not met"
+                reasons = self.why_not_reasons(indication, ctx)
+            if fired != (status == "fired"):
+                raise EngineError(
+                    f"rule {rule.id}: durable_rules {'fired' if fired else 'did not fire'} but "
+                    f"its condition here says {status}"
+                )
+            for output in rule.spec.then:
+                if output.intervention == intervention:
+                    checks.append(
+                        RuleCheck(
+                            rule_id=rule.id,
+                            title=rule.spec.title,
+                            action=output.action,
+                            intervention=intervention,
+                            status=status,  # type: ignore[arg-type]
+                            condition_text=rule.spec.condition_text,
+                            reasons=reasons,
+                        )
+                    )
+        produced = [r for r in evaluation.recommendations if r.intervention == intervention]
+        return WhyNot(intervention=intervention, produced=produced, rules=checks)
+
+
+_T = TypeVar("_T", Recommendation, Finding)
+
+
+def _instance(template: _T, update: dict[str, Any], explain: Callable[[], list[Reason]]) -> _T:
+    """A copy of a validated template with some fields replaced and its own explanation.
+
+    This is what ``model_copy(update=...)`` does, without its generic overhead: the
+    template was validated when the engine was built, and ``update`` holds values of the
+    fields' own types (the tests compare such copies with freshly validated models).
+    """
+    cls = type(template)
+    obj = cls.__new__(cls)
+    values = {k: v for k, v in template.__dict__.items() if k != "because"}
+    values.update(update)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(template.__pydantic_fields_set__) | set(update))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", {"_explain": explain})
+    return obj
+
+
+def _raw(outcome: Outcome) -> Outcome:
+    return Outcome(outcome.node, outcome.raw, outcome.raw, outcome.children)
+
+
+def _restate(reason: Reason, status: str) -> Reason:
+    """A not-recorded fact, restated as counted absent or present by ``if_unknown``."""
+    if reason.kind != "fact":
+        return reason
+    return reason.model_copy(
+        update={"status": status, "text": f"{reason.label}: not recorded ({status})"}
+    )
+
+
+def _show(value: Any) -> str:
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _describe(node: Compare, label: str) -> str:
+    words = {
+        "eq": "",
+        "ne": "not ",
+        "lt": "below ",
+        "lte": "at most ",
+        "gt": "above ",
+        "gte": "at least ",
+        "in": "one of ",
+        "not_in": "none of ",
+    }
+    value = node.value
+    if isinstance(value, tuple):
+        shown = ", ".join(_show(v) for v in value)
+    else:
+        shown = _show(value)
+    if node.param:
+        shown += f" (parameter {node.param})"
+    return f"{label} {words[node.op]}{shown}".strip()
+
+
+# -- text rendering ----------------------------------------------------------------------
+def _reason_lines(reason: Reason, depth: int) -> list[str]:
+    pad = "    " * depth
+    where = f"  [{', '.join(reason.paths)}]" if reason.paths else ""
+    lines = [f"{pad}- {reason.text}{where}"]
+    for child in reason.because:
+        lines.extend(_reason_lines(child, depth + 1))
+    return lines
+
+
+def _cite(citation: Citation) -> str:
+    link = citation.link
+    extra = f" <{link}>" if link else ""
+    if link and not citation.verified:
+        extra += " (identifier not yet verified)"
+    return f"[{citation.id}] {citation.title} ({citation.year}){extra}: {citation.note}"
+
+
+def render_text(evaluation: Evaluation) -> str:
+    """A plain-text rendering: recommendations first, then findings."""
+    out: list[str] = []
+    who = f" for {evaluation.patient_id}" if evaluation.patient_id else ""
+    out.append(f"rsa-rules: {len(evaluation.recommendations)} recommendations{who}")
+    k = evaluation.knowledge
+    out.append(f"knowledge base {k.name} {k.version} ({k.digest[:12]})")
+    out.append("This is decision support: a clinician reviews the basis of every item.")
+    for index, rec in enumerate(evaluation.recommendations, 1):
+        out.append("")
+        flag = "ALERT " if rec.alert else ""
+        out.append(f"{index}. {flag}{rec.action.upper()} {rec.intervention_label}: {rec.summary}")
+        out.append(f"   rule {rec.rule_id} v{rec.rule_version}; evidence: {rec.evidence.grade}")
+        if rec.detail:
+            out.append(f"   {rec.detail}")
+        if rec.because:
+            out.append("   because:")
+            for reason in rec.because:
+                out.extend("   " + line for line in _reason_lines(reason, 1))
+        for blocked in rec.blocked:
+            out.append(f"   blocked: {blocked.rule_id} ({blocked.action} {blocked.intervention})")
+        for note in rec.notes + rec.evidence.notes:
+            out.append(f"   note: {note}")
+        for conflict in rec.evidence.conflicts:
+            out.append(f"   conflicting evidence [{conflict.citation.id}]: {conflict.finding}")
+        for claim in rec.evidence.contradicted_claims:
+            by = ", ".join(c.id for c in claim.contradicted_by)
+            out.append(
+                f'   contradicted claim [{claim.citation.id}]: "{claim.claim}" (contradicted by {by})'
+            )
+        for caution in rec.cautions:
+            out.append(f"   caution: {caution}")
+        out.append("   sources:")
+        out.extend(f"     {_cite(c)}" for c in rec.citations)
+    if evaluation.findings:
+        out.append("")
+        out.append("Findings:")
+        for finding in evaluation.findings:
+            out.append(f"- {finding.summary} ({finding.rule_id})")
+            for reason in finding.because:
+                out.extend(_reason_lines(reason, 1))
+    return "\n".join(out) + "\n"
+
+
+def render_why_not(answer: WhyNot) -> str:
+    out = [f"Why not {answer.intervention}?"]
+    for rec in answer.produced:
+        out.append(f"- it is given: {rec.action} ({rec.rule_id})")
+    if not answer.rules:
+        out.append("- no rule of this knowledge base produces it")
+    for check in answer.rules:
+        out.append(f"- {check.rule_id} ({check.action}): {check.status}. {check.condition_text}")
+        for reason in check.reasons:
+            out.extend(_reason_lines(reason, 1))
+    return "\n".join(out) + "\n"

@@ -1,0 +1,258 @@
+"""What an evaluation returns: recommendations and findings, each explained.
+
+All models are frozen pydantic models; ``Evaluation.to_dict()`` and ``to_json()`` give the
+JSON form, ``to_text()`` a readable one. ``Evaluation.why_not(intervention)`` answers from the
+rules themselves which conditions failed or were unknown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from typing import Any, Literal
+
+from functools import cached_property
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, computed_field
+
+__all__ = [
+    "BlockedRecommendation",
+    "Citation",
+    "ConflictingEvidence",
+    "ContradictedClaim",
+    "Evaluation",
+    "Evidence",
+    "Finding",
+    "KnowledgeInfo",
+    "Reason",
+    "Recommendation",
+    "RuleCheck",
+    "WhyNot",
+]
+
+Action = Literal["recommend", "consider", "avoid", "test", "refer"]
+ReasonKind = Literal["fact", "finding", "condition", "indication"]
+ReasonStatus = Literal["met", "not met", "unknown", "counted as absent", "counted as present"]
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Citation(_Result):
+    """A source that supports a rule, from the knowledge base's bibliography."""
+
+    id: str = Field(description="Source id of the bibliography (CLINICAL.md section 1).")
+    title: str
+    year: int
+    authors: str | None = None
+    publisher: str | None = None
+    doi: str | None = None
+    url: str | None = None
+    note: str = Field(description="What the source says that supports the rule.")
+    verified: bool = Field(
+        default=True, description="False when the DOI or URL was not checked against a copy."
+    )
+
+    @property
+    def link(self) -> str | None:
+        """A resolvable address: the DOI resolver, else the URL."""
+        if self.doi:
+            return f"https://doi.org/{self.doi}"
+        return self.url
+
+
+class ConflictingEvidence(_Result):
+    """Evidence that disagrees with a rule's advice, shown beside it."""
+
+    citation: Citation
+    finding: str
+
+
+class ContradictedClaim(_Result):
+    """A claim (e.g. a clinic's page) that the evidence contradicts."""
+
+    citation: Citation
+    claim: str
+    contradicted_by: list[Citation]
+
+
+class Evidence(_Result):
+    """How strong the basis is, with notes and any conflicting evidence."""
+
+    grade: str
+    notes: list[str] = Field(default_factory=list)
+    conflicts: list[ConflictingEvidence] = Field(default_factory=list)
+    contradicted_claims: list[ContradictedClaim] = Field(default_factory=list)
+
+
+class Reason(_Result):
+    """One link of an explanation: a fact, a finding or a named condition, and why."""
+
+    kind: ReasonKind
+    id: str = Field(description="Fact name, finding id, condition name or rule id.")
+    label: str
+    status: ReasonStatus
+    value: Any = Field(default=None, description="The fact's or finding's value, if known.")
+    paths: list[str] = Field(
+        default_factory=list, description="Input paths the value came from (e.g. antiphospholipid.results.1)."
+    )
+    text: str
+    because: list[Reason] = Field(default_factory=list)
+
+    def leaves(self) -> list[Reason]:
+        """The facts at the bottom of this reason."""
+        if not self.because:
+            return [self]
+        return [leaf for child in self.because for leaf in child.leaves()]
+
+
+class BlockedRecommendation(_Result):
+    """A recommendation a safety rule stopped (its indication held)."""
+
+    rule_id: str
+    action: Action
+    intervention: str
+    summary: str
+
+
+class Recommendation(_Result):
+    """One explained recommendation."""
+
+    rule_id: str
+    rule_version: int
+    title: str
+    intervention: str
+    intervention_label: str
+    action: Action
+    alert: bool
+    summary: str = Field(max_length=140)
+    detail: str | None = None
+    citations: list[Citation]
+    cautions: list[str] = Field(default_factory=list)
+    caution_rules: list[str] = Field(default_factory=list)
+    evidence: Evidence
+    notes: list[str] = Field(default_factory=list)
+    due: date | None = None
+    not_yet_done: list[str] = Field(default_factory=list)
+    optional_not_yet_done: list[str] = Field(default_factory=list)
+    blocked: list[BlockedRecommendation] = Field(default_factory=list)
+    condition_text: str
+
+    _explain: Callable[[], list[Reason]] | None = PrivateAttr(default=None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def because(self) -> list[Reason]:
+        """The facts and findings that made the rule fire, down to the input paths.
+
+        Built when first read (from the same engine facts the rules saw), then kept.
+        """
+        return [] if self._explain is None else self._explain()
+
+
+class Finding(_Result):
+    """A derived finding (e.g. ``aps-confirmed``), explained like a recommendation."""
+
+    id: str
+    rule_id: str
+    label: str
+    value: Any = None
+    summary: str
+    citations: list[Citation]
+    evidence: Evidence
+
+    _explain: Callable[[], list[Reason]] | None = PrivateAttr(default=None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def because(self) -> list[Reason]:
+        """The facts and findings that established it, down to the input paths."""
+        return [] if self._explain is None else self._explain()
+
+
+class KnowledgeInfo(_Result):
+    """Which knowledge base answered."""
+
+    name: str
+    title: str
+    version: str
+    digest: str = Field(description="SHA-256 of the knowledge-base files.")
+
+
+class RuleCheck(_Result):
+    """How one rule stands for this patient, for "why not" questions."""
+
+    rule_id: str
+    title: str
+    action: Action
+    intervention: str
+    status: Literal["fired", "not met", "unknown", "blocked"]
+    condition_text: str
+    reasons: list[Reason] = Field(
+        description="Why it fired, or which conditions failed or were unknown."
+    )
+
+    @property
+    def failed(self) -> list[Reason]:
+        return [leaf for r in self.reasons for leaf in r.leaves() if leaf.status == "not met"]
+
+    @property
+    def unknown(self) -> list[Reason]:
+        return [leaf for r in self.reasons for leaf in r.leaves() if leaf.status == "unknown"]
+
+
+class WhyNot(_Result):
+    """The answer to "why not X?": every rule that could produce X, and how it stands."""
+
+    intervention: str
+    produced: list[Recommendation]
+    rules: list[RuleCheck]
+
+    def to_text(self) -> str:
+        from ..explain import render_why_not
+
+        return render_why_not(self)
+
+
+class Evaluation(_Result):
+    """The explained result of evaluating one patient."""
+
+    patient_id: str | None = None
+    recommendations: list[Recommendation]
+    findings: list[Finding]
+    knowledge: KnowledgeInfo
+    fired_rules: list[str] = Field(description="Every rule that fired, in firing order.")
+
+    _why_not: Callable[[str], WhyNot] | None = PrivateAttr(default=None)
+
+    def why_not(self, intervention: str) -> WhyNot:
+        """Which rules could produce ``intervention``, and what failed or was unknown."""
+        if self._why_not is None:  # pragma: no cover - set by the engine
+            raise RuntimeError("this evaluation was not produced by an engine")
+        return self._why_not(intervention)
+
+    def finding(self, finding_id: str) -> Finding | None:
+        """The finding with this id, if it was established."""
+        return next((f for f in self.findings if f.id == finding_id), None)
+
+    @property
+    def alerts(self) -> list[Recommendation]:
+        return [r for r in self.recommendations if r.alert]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return self.model_dump(mode="json")
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def to_text(self) -> str:
+        """A readable rendering for clinicians."""
+        from ..explain import render_text
+
+        return render_text(self)
+
+    def __str__(self) -> str:
+        return self.to_text()
