@@ -1,0 +1,117 @@
+"""The ``rsa-rules`` command line.
+
+    rsa-rules evaluate FILE.json [--format text|json] [--rules DIR]
+    rsa-rules why-not FILE.json INTERVENTION [--format text|json] [--rules DIR]
+    rsa-rules lint [RULES_DIR]
+    rsa-rules schema
+
+Exit status: 0 on success, 1 when lint finds errors, 2 on invalid input (the message names
+the field; no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ._version import __version__
+from .engine import Engine
+from .errors import FactsError, KnowledgeError, UnknownInterventionError
+from .knowledge.lint import format_report, lint_knowledge
+from .models.facts import PatientFacts
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_LINT, EXIT_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INPUT, f"rsa-rules: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="rsa-rules",
+        description="Explainable clinical decision support for recurrent pregnancy loss.",
+    )
+    parser.add_argument("--version", action="version", version=f"rsa-rules {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate one patient's facts (JSON)")
+    evaluate.add_argument("file", help="facts document (JSON), or - for standard input")
+    evaluate.add_argument("--format", choices=("text", "json"), default="text")
+    evaluate.add_argument("--rules", help="knowledge base directory (default: the bundled one)")
+
+    why = commands.add_parser("why-not", help="why an intervention is, or is not, advised")
+    why.add_argument("file", help="facts document (JSON), or - for standard input")
+    why.add_argument("intervention", help="an intervention id, e.g. heparin-plus-low-dose-aspirin")
+    why.add_argument("--format", choices=("text", "json"), default="text")
+    why.add_argument("--rules", help="knowledge base directory (default: the bundled one)")
+
+    lint = commands.add_parser("lint", help="validate and prove a knowledge base")
+    lint.add_argument("rules_dir", nargs="?", help="directory (default: the bundled one)")
+
+    commands.add_parser("schema", help="print the JSON Schema of the facts document")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "schema":
+            print(json.dumps(PatientFacts.model_json_schema(), indent=2))
+            return EXIT_OK
+        if args.command == "lint":
+            report = lint_knowledge(args.rules_dir)
+            for line in format_report(report, args.rules_dir or "bundled knowledge base"):
+                print(line, file=sys.stdout if line.startswith("ok") else sys.stderr)
+            return EXIT_OK if report.ok else EXIT_LINT
+        engine = Engine(args.rules)
+        evaluation = engine.evaluate(_read_facts(args.file))
+        if args.command == "evaluate":
+            print(evaluation.to_json() if args.format == "json" else evaluation.to_text(), end="")
+            if args.format == "json":
+                print()
+            return EXIT_OK
+        answer = evaluation.why_not(args.intervention)
+        if args.format == "json":
+            print(json.dumps(answer.model_dump(mode="json"), indent=2, ensure_ascii=False))
+        else:
+            print(answer.to_text(), end="")
+        return EXIT_OK
+    except (FactsError, KnowledgeError, UnknownInterventionError, _InputError) as error:
+        print(f"rsa-rules: {error}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+class _InputError(Exception):
+    """A file that cannot be read as a facts document."""
+
+
+def _read_facts(name: str) -> Any:
+    try:
+        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    except OSError as error:
+        raise _InputError(f"cannot read {name}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise _InputError(f"{name} is not UTF-8 text") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise _InputError(
+            f"{name} is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
+        ) from None
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise _InputError(f"{name} is not allowed in a facts document (JSON has no {name})")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
