@@ -13,15 +13,14 @@ intervention and listing the conditions that failed or were unknown.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import date
-from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
-from .errors import EngineError, UnknownInterventionError
 from .engine.facts import EngineFact
+from .errors import EngineError, UnknownInterventionError
 from .knowledge.compiler import ALERT_SUFFIX, INDICATION_SUFFIX
 from .knowledge.conditions import (
     All,
@@ -48,6 +47,7 @@ from .models.results import (
     Finding,
     KnowledgeInfo,
     Reason,
+    ReasonStatus,
     Recommendation,
     RuleCheck,
     WhyNot,
@@ -342,15 +342,15 @@ class Explainer:
         node = outcome.node
         value = outcome.value
         if outcome.defaulted:
-            status = "counted as present" if value is Tri.TRUE else "counted as absent"
+            status: ReasonStatus = (
+                "counted as present" if value is Tri.TRUE else "counted as absent"
+            )
             if isinstance(node, Compare | Known):
                 return [self.fact_reason(node, status, ctx, failing)]
-            inner = self.unknown(_raw(outcome), ctx)
             if isinstance(node, FindingRef | Ref):
-                return [
-                    self.ref_reason(node, value, ctx, self.unknown(outcome.children[0], ctx), True)
-                ]
-            return [_restate(r, status) for r in inner]
+                missing = self.unknown(outcome.children[0], ctx)
+                return [self.ref_reason(node, value, ctx, missing, True)]
+            return [_restate(r, status) for r in self.unknown(_raw(outcome), ctx)]
         if isinstance(node, Compare | Known):
             return [self.fact_reason(node, "not met" if failing else "met", ctx, failing, value)]
         if isinstance(node, All | Any_):
@@ -404,7 +404,7 @@ class Explainer:
     def fact_reason(
         self,
         node: Compare | Known,
-        status: str,
+        status: ReasonStatus,
         ctx: _Context,
         failing: bool,
         value: Tri | None = None,
@@ -445,7 +445,12 @@ class Explainer:
     def ref_reason(
         self, node: Condition, value: Tri, ctx: _Context, because: list[Reason], missing: bool
     ) -> Reason:
-        status = {Tri.TRUE: "met", Tri.FALSE: "not met", Tri.UNKNOWN: "unknown"}[value]
+        statuses: dict[Tri, ReasonStatus] = {
+            Tri.TRUE: "met",
+            Tri.FALSE: "not met",
+            Tri.UNKNOWN: "unknown",
+        }
+        status = statuses[value]
         if isinstance(node, FindingRef):
             label = self.kb.finding_labels[node.finding].label
             if value is Tri.TRUE:
@@ -548,7 +553,9 @@ def _instance(template: _T, update: dict[str, Any], explain: Callable[[], list[R
     values = {k: v for k, v in template.__dict__.items() if k != "because"}
     values.update(update)
     object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(template.__pydantic_fields_set__) | set(update))
+    object.__setattr__(
+        obj, "__pydantic_fields_set__", set(template.__pydantic_fields_set__) | set(update)
+    )
     object.__setattr__(obj, "__pydantic_extra__", None)
     object.__setattr__(obj, "__pydantic_private__", {"_explain": explain})
     return obj
@@ -558,7 +565,7 @@ def _raw(outcome: Outcome) -> Outcome:
     return Outcome(outcome.node, outcome.raw, outcome.raw, outcome.children)
 
 
-def _restate(reason: Reason, status: str) -> Reason:
+def _restate(reason: Reason, status: ReasonStatus) -> Reason:
     """A not-recorded fact, restated as counted absent or present by ``if_unknown``."""
     if reason.kind != "fact":
         return reason
@@ -589,10 +596,7 @@ def _describe(node: Compare, label: str) -> str:
         "not_in": "none of ",
     }
     value = node.value
-    if isinstance(value, tuple):
-        shown = ", ".join(_show(v) for v in value)
-    else:
-        shown = _show(value)
+    shown = ", ".join(_show(v) for v in value) if isinstance(value, tuple) else _show(value)
     if node.param:
         shown += f" (parameter {node.param})"
     return f"{label} {words[node.op]}{shown}".strip()
@@ -643,9 +647,8 @@ def render_text(evaluation: Evaluation) -> str:
             out.append(f"   conflicting evidence [{conflict.citation.id}]: {conflict.finding}")
         for claim in rec.evidence.contradicted_claims:
             by = ", ".join(c.id for c in claim.contradicted_by)
-            out.append(
-                f'   contradicted claim [{claim.citation.id}]: "{claim.claim}" (contradicted by {by})'
-            )
+            cid = claim.citation.id
+            out.append(f'   contradicted claim [{cid}]: "{claim.claim}" (contradicted by {by})')
         for caution in rec.cautions:
             out.append(f"   caution: {caution}")
         out.append("   sources:")

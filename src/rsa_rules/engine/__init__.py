@@ -99,4 +99,6 @@ def _path(loc: tuple[int | str, ...]) -> str:
 
 def _message(msg: str) -> str:
     msg = msg.removeprefix("Value error, ")
-    return msg.replace("a valid tuple", "a list").replace("Extra inputs are not permitted", "unknown field (not in the facts format)")
+    return msg.replace("a valid tuple", "a list").replace(
+        "Extra inputs are not permitted", "unknown field (not in the facts format)"
+    )

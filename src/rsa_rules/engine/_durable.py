@@ -124,7 +124,7 @@ def _guarded(action: Callable[[Any], None]) -> Callable[[Any], None]:
     def wrapper(closure: Any) -> None:
         try:
             action(closure)
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 - kept and re-raised after the assert
             run = _CURRENT[0]
             if run is not None:
                 run.errors.append(error)
@@ -168,7 +168,9 @@ class DurableRuleset:
                 try:
                     host.register_rulesets({name: definition})
                 except Exception as error:
-                    raise EngineError(f"durable_rules rejected ruleset {name!r}: {error}") from error
+                    raise EngineError(
+                        f"durable_rules rejected ruleset {name!r}: {error}"
+                    ) from error
                 _REGISTERED.add(name)
             self._handle: int = host.get_ruleset(name)._handle
 

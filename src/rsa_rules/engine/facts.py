@@ -172,7 +172,9 @@ class FactDeriver:
         miscarriage = facts.current_miscarriage
         if miscarriage is not None:
             items.append(
-                _Loss("current_miscarriage", miscarriage.gestational_weeks, None, None, current=True)
+                _Loss(
+                    "current_miscarriage", miscarriage.gestational_weeks, None, None, current=True
+                )
             )
 
         counted = [item for item in items if item.kind is None or item.kind in self.counted_kinds]
@@ -216,7 +218,9 @@ class FactDeriver:
         early = [
             item
             for item in counted
-            if item.weeks is not None and item.weeks < self.fetal_death_weeks and not explained(item)
+            if item.weeks is not None
+            and item.weeks < self.fetal_death_weeks
+            and not explained(item)
         ]
         fetal = [
             item
@@ -289,15 +293,20 @@ class FactDeriver:
         missing = len(unknown) + extra
         if not missing:
             return ""
-        return f"; {missing} loss{'es' if missing != 1 else ''} of unknown gestational age not counted here"
+        plural = "es" if missing != 1 else ""
+        return f"; {missing} loss{plural} of unknown gestational age not counted here"
 
     # -- antiphospholipid results -------------------------------------------------------
     def _antiphospholipid(self, facts: PatientFacts, put: Any, scalar: Any) -> None:
         apl = facts.antiphospholipid
         if apl is None:
             return
-        scalar("apl_diagnosis", apl.diagnosis, "antiphospholipid.diagnosis",
-               f"{apl.diagnosis} (asserted by a clinician)" if apl.diagnosis else None)
+        scalar(
+            "apl_diagnosis",
+            apl.diagnosis,
+            "antiphospholipid.diagnosis",
+            f"{apl.diagnosis} (asserted by a clinician)" if apl.diagnosis else None,
+        )
         if apl.results is None:
             return
         by_test: dict[str, list[_Reading]] = {}
@@ -320,8 +329,10 @@ class FactDeriver:
             name = _APL_FACTS[test]
             status, paths, text, first_positive = self._persistence(readings, self.labels[name])
             put(name, status, paths, text)
-            if status == "positive-unconfirmed" and first_positive is not None:
-                due.append((first_positive.day + timedelta(days=self.persistence_days), first_positive.path))  # type: ignore[operator]
+            first_day = first_positive.day if first_positive is not None else None
+            if status == "positive-unconfirmed" and first_positive and first_day is not None:
+                when = first_day + timedelta(days=self.persistence_days)
+                due.append((when, first_positive.path))
         if due:
             when, path = min(due)
             put(
@@ -344,21 +355,43 @@ class FactDeriver:
         shown = f"{value:g} {unit}" if value is not None else ""
         threshold = f"{self.titre_threshold:g}"
         if titre_ok and value is not None and value > self.titre_threshold:
-            return _Reading(path, result.date, "positive",
-                            f"{label} {shown}{on}: above the medium-titre threshold of {threshold}")
+            return _Reading(
+                path,
+                result.date,
+                "positive",
+                f"{label} {shown}{on}: above the medium-titre threshold of {threshold}",
+            )
         if flag is True:
-            return _Reading(path, result.date, "positive",
-                            f"{label}{' ' + shown if shown else ''}{on}: above the laboratory's 99th percentile")
+            return _Reading(
+                path,
+                result.date,
+                "positive",
+                f"{label}{' ' + shown if shown else ''}{on}: above the laboratory's "
+                "99th percentile",
+            )
         if flag is False:
-            return _Reading(path, result.date, "negative",
-                            f"{label}{' ' + shown if shown else ''}{on}: not above the laboratory's 99th percentile")
+            return _Reading(
+                path,
+                result.date,
+                "negative",
+                f"{label}{' ' + shown if shown else ''}{on}: not above the laboratory's "
+                "99th percentile",
+            )
         if titre_ok:
-            return _Reading(path, result.date, "negative",
-                            f"{label} {shown}{on}: below the medium-titre threshold of {threshold}; "
-                            "no percentile flag given")
-        return _Reading(path, result.date, "uninterpretable",
-                        f"{label} {shown}{on}: cannot be read without the laboratory's "
-                        "99th-percentile flag (uninterpretable, not negative)")
+            return _Reading(
+                path,
+                result.date,
+                "negative",
+                f"{label} {shown}{on}: below the medium-titre threshold of {threshold}; "
+                "no percentile flag given",
+            )
+        return _Reading(
+            path,
+            result.date,
+            "uninterpretable",
+            f"{label} {shown}{on}: cannot be read without the laboratory's "
+            "99th-percentile flag (uninterpretable, not negative)",
+        )
 
     def _persistence(
         self, readings: list[_Reading], label: str
@@ -416,25 +449,52 @@ class FactDeriver:
         pregnancy = facts.current_pregnancy
         if pregnancy is not None:
             put("pregnant", True, ["current_pregnancy"], "pregnant now")
-            scalar("pregnancy_weeks", pregnancy.gestational_weeks,
-                   "current_pregnancy.gestational_weeks",
-                   f"{_weeks(pregnancy.gestational_weeks)} weeks" if pregnancy.gestational_weeks is not None else None)
+            scalar(
+                "pregnancy_weeks",
+                pregnancy.gestational_weeks,
+                "current_pregnancy.gestational_weeks",
+                f"{_weeks(pregnancy.gestational_weeks)} weeks"
+                if pregnancy.gestational_weeks is not None
+                else None,
+            )
             if pregnancy.symptoms is not None:
                 listed = set(pregnancy.symptoms)
-                for symptom in ("bleeding", "cramping", "fluid-or-tissue-passage", "dark-discharge"):
+                for symptom in (
+                    "bleeding",
+                    "cramping",
+                    "fluid-or-tissue-passage",
+                    "dark-discharge",
+                ):
                     name = symptom.replace("-", "_") + "_now"
                     present = symptom in listed
                     label = self.labels.get(name, name)
-                    put(name, present, ["current_pregnancy.symptoms"],
-                        f"{label}: {'yes' if present else 'not reported'}")
+                    put(
+                        name,
+                        present,
+                        ["current_pregnancy.symptoms"],
+                        f"{label}: {'yes' if present else 'not reported'}",
+                    )
         miscarriage = facts.current_miscarriage
         if miscarriage is not None:
             put("miscarriage_now", True, ["current_miscarriage"], "miscarriage now")
-            scalar("miscarriage_now_weeks", miscarriage.gestational_weeks,
-                   "current_miscarriage.gestational_weeks",
-                   f"{_weeks(miscarriage.gestational_weeks)} weeks" if miscarriage.gestational_weeks is not None else None)
-            scalar("retained_tissue", miscarriage.retained_tissue, "current_miscarriage.retained_tissue")
-            scalar("infection_signs", miscarriage.infection_signs, "current_miscarriage.infection_signs")
+            scalar(
+                "miscarriage_now_weeks",
+                miscarriage.gestational_weeks,
+                "current_miscarriage.gestational_weeks",
+                f"{_weeks(miscarriage.gestational_weeks)} weeks"
+                if miscarriage.gestational_weeks is not None
+                else None,
+            )
+            scalar(
+                "retained_tissue",
+                miscarriage.retained_tissue,
+                "current_miscarriage.retained_tissue",
+            )
+            scalar(
+                "infection_signs",
+                miscarriage.infection_signs,
+                "current_miscarriage.infection_signs",
+            )
 
     # -- treatments ---------------------------------------------------------------------
     def _treatments(self, facts: PatientFacts, out: dict[str, EngineFact]) -> None:
@@ -449,7 +509,10 @@ class FactDeriver:
             if hits:
                 statuses = _join(sorted({status for _, status in hits}))
                 out[name] = EngineFact(
-                    name, True, tuple(f"treatments.{i}" for i, _ in hits), f"{intervention} {statuses}"
+                    name,
+                    True,
+                    tuple(f"treatments.{i}" for i, _ in hits),
+                    f"{intervention} {statuses}",
                 )
             else:
                 out[name] = absent

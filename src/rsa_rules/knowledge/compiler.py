@@ -292,8 +292,16 @@ class _Compiler:
         unknown = self.unknown_of(node.fact)
         fact = node.fact
         numeric = kind in ("integer", "number")
-        negated = {"eq": "ne", "ne": "eq", "lt": "gte", "lte": "gt", "gt": "lte", "gte": "lt",
-                   "in": "not_in", "not_in": "in"}[node.op]
+        negated = {
+            "eq": "ne",
+            "ne": "eq",
+            "lt": "gte",
+            "lte": "gt",
+            "gt": "lte",
+            "gte": "lt",
+            "in": "not_in",
+            "not_in": "in",
+        }[node.op]
         op = node.op if mode in ("T", "NT") else negated
         # Values matching op, as a durable expression, and whether that set includes unknown.
         matching, has_unknown = self.matching(fact, op, node.value, kind, unknown, numeric)
@@ -341,7 +349,6 @@ def _join(op: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
     if len(flat) == 1:
         return flat[0]
     return {op: flat}
-
 
 
 def _keys(expression: Any) -> set[str]:

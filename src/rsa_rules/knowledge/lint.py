@@ -69,16 +69,20 @@ def lint_knowledge(path: str | Path | Traversable | None = None) -> LintReport:
     for name in REQUIRED_PARAMETERS:
         if name not in kb.parameters:
             report.errors.append(
-                KnowledgeProblem("parameters.yaml", f"parameter {name!r} is required by the fact derivation")
+                KnowledgeProblem(
+                    "parameters.yaml", f"parameter {name!r} is required by the fact derivation"
+                )
             )
     for fact in kb.facts.values():
         if fact.values and "unknown" in fact.values:
             report.errors.append(
-                KnowledgeProblem("facts.yaml", "'unknown' is reserved for unknown values", field=fact.name)
+                KnowledgeProblem(
+                    "facts.yaml", "'unknown' is reserved for unknown values", field=fact.name
+                )
             )
     compiled = compile_knowledge(kb)
-    for name, rule in compiled.ruleset.items():
-        slots = expression_slots(rule["all"])
+    for name, compiled_rule in compiled.ruleset.items():
+        slots = expression_slots(compiled_rule["all"])
         if slots > DURABLE_SLOT_LIMIT:
             base = name.split("#", 1)[0]
             source = kb.rules_by_id.get(base)
@@ -97,7 +101,12 @@ def lint_knowledge(path: str | Path | Traversable | None = None) -> LintReport:
                 values = node.value if isinstance(node.value, tuple) else (node.value,)
                 if any(v < 0 for v in values):
                     report.errors.append(
-                        KnowledgeProblem(rule.file, "numeric thresholds must be 0 or more", rule_id=rule.id, field="when")
+                        KnowledgeProblem(
+                            rule.file,
+                            "numeric thresholds must be 0 or more",
+                            rule_id=rule.id,
+                            field="when",
+                        )
                     )
     _unused(kb, report)
     if report.ok:
@@ -156,7 +165,11 @@ def _unused(kb: KnowledgeBase, report: LintReport) -> None:
     used_defs: set[str] = set()
     used_params: set[str] = set(REQUIRED_PARAMETERS)
     for rule in kb.rules:
-        conditions = [rule.condition, *(c for c, _ in rule.notes_when), *(c for c, _ in rule.emphasis)]
+        conditions = [
+            rule.condition,
+            *(c for c, _ in rule.notes_when),
+            *(c for c, _ in rule.emphasis),
+        ]
         for cond in conditions:
             for node in _walk(cond, kb):
                 if isinstance(node, Ref) and node.kind == "definition":
@@ -165,10 +178,14 @@ def _unused(kb: KnowledgeBase, report: LintReport) -> None:
                     used_params.add(node.param)
     for name in kb.definitions:
         if name not in used_defs:
-            report.warnings.append(KnowledgeProblem("definitions.yaml", f"definition {name!r} is not used"))
+            report.warnings.append(
+                KnowledgeProblem("definitions.yaml", f"definition {name!r} is not used")
+            )
     for name in kb.parameters:
         if name not in used_params:
-            report.warnings.append(KnowledgeProblem("parameters.yaml", f"parameter {name!r} is not used"))
+            report.warnings.append(
+                KnowledgeProblem("parameters.yaml", f"parameter {name!r} is not used")
+            )
 
 
 # -- the proof of non-contradiction ------------------------------------------------------------

@@ -405,7 +405,9 @@ class _Context:
         if if_unknown is not None and not isinstance(if_unknown, bool):
             self.fail(where, "if_unknown is true or false", ("if_unknown",))
             return None
-        heads = [k for k in ("fact", "finding", "ref", "indicated", "all", "any", "not") if k in raw]
+        heads = [
+            k for k in ("fact", "finding", "ref", "indicated", "all", "any", "not") if k in raw
+        ]
         if len(heads) != 1:
             self.fail(
                 where,
@@ -425,7 +427,12 @@ class _Context:
             parsed = [
                 self.condition(
                     item,
-                    _Where(where.doc, where.rule_id, (*where.path, head, i), f"{where.field_name}.{head}.{i}"),
+                    _Where(
+                        where.doc,
+                        where.rule_id,
+                        (*where.path, head, i),
+                        f"{where.field_name}.{head}.{i}",
+                    ),
                 )
                 for i, item in enumerate(items)
             ]
@@ -448,7 +455,9 @@ class _Context:
                 self.fail(where, f"unexpected keys beside finding: {sorted(raw)}")
                 return None
             if name not in self.finding_ids:
-                self.fail(where, f"unknown finding {name!r}{_hint(name, self.finding_ids)}", ("finding",))
+                self.fail(
+                    where, f"unknown finding {name!r}{_hint(name, self.finding_ids)}", ("finding",)
+                )
                 return None
             # A finding is established or not: referring to one is never UNKNOWN.
             return FindingRef(name, if_unknown=False if if_unknown is None else if_unknown)
@@ -464,10 +473,14 @@ class _Context:
                 return None
             if head == "indicated" and if_unknown is None:
                 if_unknown = False  # a rule indicates it, or it does not
-            return Ref(name, kind="definition" if head == "ref" else "indication", if_unknown=if_unknown)
+            return Ref(
+                name, kind="definition" if head == "ref" else "indication", if_unknown=if_unknown
+            )
         return self.compare(raw, where, if_unknown)
 
-    def compare(self, raw: dict[str, Any], where: _Where, if_unknown: bool | None) -> Condition | None:
+    def compare(
+        self, raw: dict[str, Any], where: _Where, if_unknown: bool | None
+    ) -> Condition | None:
         name = raw.pop("fact")
         spec = self.facts.get(name) if isinstance(name, str) else None
         if spec is None:
@@ -493,7 +506,9 @@ class _Context:
         if isinstance(value, dict) and set(value) == {"param"}:
             param = value["param"]
             if param not in self.parameters:
-                self.fail(where, f"unknown parameter {param!r}{_hint(str(param), self.parameters)}", (op,))
+                self.fail(
+                    where, f"unknown parameter {param!r}{_hint(str(param), self.parameters)}", (op,)
+                )
                 return None
             value = self.parameters[param].value
         if op in ("in", "not_in"):
@@ -515,7 +530,11 @@ class _Context:
         kind = spec.type
         ok = (
             (kind == "boolean" and isinstance(value, bool))
-            or (kind in ("integer", "number") and isinstance(value, int | float) and not isinstance(value, bool))
+            or (
+                kind in ("integer", "number")
+                and isinstance(value, int | float)
+                and not isinstance(value, bool)
+            )
             or (kind in ("text", "date") and isinstance(value, str))
         )
         if ok and spec.values is not None and value not in spec.values:
@@ -531,7 +550,9 @@ class _Context:
         return ok
 
     # -- rules --------------------------------------------------------------------------
-    def rule(self, doc: _Document, spec: schema.RuleSpec, index: int, order: int, topic: str) -> Rule | None:
+    def rule(
+        self, doc: _Document, spec: schema.RuleSpec, index: int, order: int, topic: str
+    ) -> Rule | None:
         base = ("rules", index)
         before = len(self.reader.problems)
 
@@ -566,39 +587,81 @@ class _Context:
                 output.intervention in interventions,
                 f"intervention {output.intervention!r} is not in the vocabulary"
                 f"{_hint(output.intervention, interventions)}",
-                "then", i, "intervention",
+                "then",
+                i,
+                "intervention",
             )
-            need(output.action in actions, f"action {output.action!r} is not in the vocabulary", "then", i, "action")
+            need(
+                output.action in actions,
+                f"action {output.action!r} is not in the vocabulary",
+                "then",
+                i,
+                "action",
+            )
             for text, key in ((output.summary, "summary"), (output.detail or "", "detail")):
                 self.check_placeholders(text, where("then", i, key))
         if spec.applies_to is not None:
             for i, item in enumerate(spec.applies_to.interventions):
-                need(item in interventions, f"intervention {item!r} is not in the vocabulary", "applies_to", "interventions", i)
+                need(
+                    item in interventions,
+                    f"intervention {item!r} is not in the vocabulary",
+                    "applies_to",
+                    "interventions",
+                    i,
+                )
         if spec.summary:
             self.check_placeholders(spec.summary, where("summary"))
         for fact_field, value in (("value_fact", spec.value_fact), ("due_fact", spec.due_fact)):
             if value is not None:
-                need(value in self.facts, f"unknown fact {value!r}{_hint(value, self.facts)}", fact_field)
+                need(
+                    value in self.facts,
+                    f"unknown fact {value!r}{_hint(value, self.facts)}",
+                    fact_field,
+                )
         if spec.list_unknown is not None:
             for i, name in enumerate((*spec.list_unknown.facts, *spec.list_unknown.optional_facts)):
-                need(name in self.facts, f"unknown fact {name!r}{_hint(name, self.facts)}", "list_unknown", i)
+                need(
+                    name in self.facts,
+                    f"unknown fact {name!r}{_hint(name, self.facts)}",
+                    "list_unknown",
+                    i,
+                )
         for i, blocked in enumerate(spec.blocks):
-            need(blocked in self.rule_ids, f"unknown rule {blocked!r}{_hint(blocked, self.rule_ids)}", "blocks", i)
+            need(
+                blocked in self.rule_ids,
+                f"unknown rule {blocked!r}{_hint(blocked, self.rule_ids)}",
+                "blocks",
+                i,
+            )
         for i, citation in enumerate(spec.citations):
             if citation.source not in self.sources:
-                self.fail(where("citations", i, "source"), f"unknown source {citation.source!r}{_hint(citation.source, self.sources)}")
+                self.fail(
+                    where("citations", i, "source"),
+                    f"unknown source {citation.source!r}{_hint(citation.source, self.sources)}",
+                )
         for i, conflict in enumerate(spec.evidence.conflicts):
             if conflict.source not in self.sources:
-                self.fail(where("evidence", "conflicts", i, "source"), f"unknown source {conflict.source!r}")
+                self.fail(
+                    where("evidence", "conflicts", i, "source"),
+                    f"unknown source {conflict.source!r}",
+                )
         for i, claim in enumerate(spec.evidence.contradicted_claims):
             for j, source in enumerate((claim.source, *claim.contradicted_by)):
                 if source not in self.sources:
-                    self.fail(where("evidence", "contradicted_claims", i, j), f"unknown source {source!r}")
+                    self.fail(
+                        where("evidence", "contradicted_claims", i, j), f"unknown source {source!r}"
+                    )
 
         when = self.condition(spec.when, where("when")) if spec.when is not None else None
         blockers = [self.condition(item, where("unless", i)) for i, item in enumerate(spec.unless)]
-        notes = [(self.condition(n.when, where("notes_when", i, "when")), n.text) for i, n in enumerate(spec.notes_when)]
-        emphasis = [(self.condition(n.when, where("emphasis", i, "when")), n.text) for i, n in enumerate(spec.emphasis)]
+        notes = [
+            (self.condition(n.when, where("notes_when", i, "when")), n.text)
+            for i, n in enumerate(spec.notes_when)
+        ]
+        emphasis = [
+            (self.condition(n.when, where("emphasis", i, "when")), n.text)
+            for i, n in enumerate(spec.emphasis)
+        ]
         if len(self.reader.problems) > before:
             return None
         indication: Condition = when if when is not None else All(())
@@ -606,8 +669,8 @@ class _Context:
         blocking = tuple(b for b in blockers if b is not None)
         if blocking:
             # A blocking condition that is unknown does not block ("unknown is not met").
-            blocked = Any_(blocking, if_unknown=False)
-            condition = All((indication, Not(blocked)))
+            any_blocker = Any_(blocking, if_unknown=False)
+            condition = All((indication, Not(any_blocker)))
         return Rule(
             spec=spec,
             topic=topic,
@@ -638,7 +701,7 @@ def _check_cycles(kb: KnowledgeBase, reader: _Reader) -> None:
         elif isinstance(node, Not):
             visit(node.item, trail)
         elif isinstance(node, FindingRef | Ref):
-            label = getattr(node, "finding", None) or f"{node.kind}:{getattr(node, 'name', '')}"
+            label = node.finding if isinstance(node, FindingRef) else f"{node.kind}:{node.name}"
             if label in trail:
                 rule = kb.finding_rules.get(trail[0]) if trail else None
                 reader.problems.append(

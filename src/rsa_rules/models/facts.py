@@ -23,8 +23,8 @@ from pydantic import (
 )
 
 __all__ = [
-    "AntiphospholipidResult",
     "Antiphospholipid",
+    "AntiphospholipidResult",
     "Contraindications",
     "CurrentMiscarriage",
     "CurrentPregnancy",
@@ -262,8 +262,7 @@ class AntiphospholipidResult(_Facts):
             )
         if self.result is not None and has_reading:
             raise ValueError(
-                "give either result, or value/above_99th_percentile, not both "
-                "(they could disagree)"
+                "give either result, or value/above_99th_percentile, not both (they could disagree)"
             )
         return self
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
-from typing import Any, Literal
-
 from functools import cached_property
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, computed_field
 
@@ -96,7 +95,8 @@ class Reason(_Result):
     status: ReasonStatus
     value: Any = Field(default=None, description="The fact's or finding's value, if known.")
     paths: list[str] = Field(
-        default_factory=list, description="Input paths the value came from (e.g. antiphospholipid.results.1)."
+        default_factory=list,
+        description="Input paths the value came from (e.g. antiphospholipid.results.1).",
     )
     text: str
     because: list[Reason] = Field(default_factory=list)
