@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from .engine.facts import EngineFact
 from .errors import EngineError, UnknownInterventionError
@@ -91,19 +91,21 @@ class Explainer:
                     for action in applies.actions:
                         self.cautions.setdefault((intervention, action), []).append(rule)
         self.templates = {
-            (rule.id, index): self.template(rule, index)
+            (rule.id, index): _Template.of(self.template(rule, index))
             for rule in kb.rules
             for index in range(len(rule.spec.then))
         }
         self.finding_templates = {
-            rule.id: Finding(
-                id=rule.spec.finding,
-                rule_id=rule.id,
-                label=kb.finding_labels[rule.spec.finding].label,
-                value=True,
-                summary=rule.spec.summary or "",
-                citations=self.citations[rule.id],
-                evidence=self.evidence[rule.id],
+            rule.id: _Template.of(
+                Finding(
+                    id=rule.spec.finding,
+                    rule_id=rule.id,
+                    label=kb.finding_labels[rule.spec.finding].label,
+                    value=True,
+                    summary=rule.spec.summary or "",
+                    citations=self.citations[rule.id],
+                    evidence=self.evidence[rule.id],
+                )
             )
             for rule in kb.rules
             if rule.spec.finding
@@ -218,9 +220,10 @@ class Explainer:
             update["value"] = ctx.values.get(spec.value_fact)
         if spec.summary and "{" in spec.summary:
             update["summary"] = self.fill(spec.summary, ctx)
-        return _instance(
-            self.finding_templates[rule.id], update, partial(self.explain_fired, rule, ctx)
+        finding: Finding = self.finding_templates[rule.id].instance(
+            update, partial(self.explain_fired, rule, ctx)
         )
+        return finding
 
     def template(self, rule: Rule, index: int) -> Recommendation:
         """What a recommendation of ``rule`` says whatever the patient (built once)."""
@@ -309,8 +312,8 @@ class Explainer:
                 if self.holds(cond, ctx)
             ]
             if emphasis:
-                update["cautions"] = [*template.cautions, *emphasis]
-            result.append(_instance(template, update, partial(self.explain_fired, rule, ctx)))
+                update["cautions"] = [*template.values["cautions"], *emphasis]
+            result.append(template.instance(update, partial(self.explain_fired, rule, ctx)))
         return result
 
     def holds(self, node: Condition, ctx: _Context) -> bool:
@@ -538,27 +541,36 @@ class Explainer:
         return WhyNot(intervention=intervention, produced=produced, rules=checks)
 
 
-_T = TypeVar("_T", Recommendation, Finding)
+@dataclass(frozen=True)
+class _Template:
+    """A validated result model and its field values, copied for each evaluation."""
 
+    model: Recommendation | Finding
+    values: dict[str, Any]
+    fields_set: frozenset[str]
 
-def _instance(template: _T, update: dict[str, Any], explain: Callable[[], list[Reason]]) -> _T:
-    """A copy of a validated template with some fields replaced and its own explanation.
+    @classmethod
+    def of(cls, model: Recommendation | Finding) -> _Template:
+        values = {k: v for k, v in model.__dict__.items() if k != "because"}
+        return cls(model, values, frozenset(model.__pydantic_fields_set__))
 
-    This is what ``model_copy(update=...)`` does, without its generic overhead: the
-    template was validated when the engine was built, and ``update`` holds values of the
-    fields' own types (the tests compare such copies with freshly validated models).
-    """
-    cls = type(template)
-    obj = cls.__new__(cls)
-    values = {k: v for k, v in template.__dict__.items() if k != "because"}
-    values.update(update)
-    object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(
-        obj, "__pydantic_fields_set__", set(template.__pydantic_fields_set__) | set(update)
-    )
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", {"_explain": explain})
-    return obj
+    def instance(self, update: dict[str, Any], explain: Callable[[], list[Reason]]) -> Any:
+        """A copy with some fields replaced and its own explanation.
+
+        This is what ``model_copy(update=...)`` does, without its generic overhead: the
+        template was validated when the engine was built, and ``update`` holds values of
+        the fields' own types (the tests compare such copies with freshly validated models).
+        """
+        cls = type(self.model)
+        obj = cls.__new__(cls)
+        values = dict(self.values)
+        if update:
+            values.update(update)
+        object.__setattr__(obj, "__dict__", values)
+        object.__setattr__(obj, "__pydantic_fields_set__", set(self.fields_set))
+        object.__setattr__(obj, "__pydantic_extra__", None)
+        object.__setattr__(obj, "__pydantic_private__", {"_explain": explain})
+        return obj
 
 
 def _raw(outcome: Outcome) -> Outcome:

@@ -57,6 +57,7 @@ _RESERVED = frozenset({"sid", "id", "$s"})
 _FLOAT_DIGITS = 6
 _GOOD_KEYS: set[str] = set()
 _HANDLED, _NOT_HANDLED = 0, 1
+_ENCODE = json.JSONEncoder(check_circular=False, separators=(",", ":")).encode
 
 
 class _PrivateHost(_durable_engine.Host):  # type: ignore[misc]
@@ -156,7 +157,16 @@ class DurableRuleset:
         self.name = name
         self.session_rule = session_rule
         self.marker_key = marker_key
-        self.strata = [(marker, dict(outputs), tuple(reads)) for marker, outputs, reads in strata]
+        derived_names = {fact for _, outputs, _ in strata for fact in outputs.values()}
+        self.strata = [
+            (
+                marker,
+                dict(outputs),
+                tuple(r for r in reads if r not in derived_names),
+                tuple(r for r in reads if r in derived_names),
+            )
+            for marker, outputs, reads in strata
+        ]
         with _LOCK:
             host = _host()
             if name not in _REGISTERED:
@@ -194,9 +204,11 @@ class DurableRuleset:
             host = _host()
             derived: dict[str, str] = {}
             try:
-                for index, (marker, outputs, reads) in enumerate(self.strata):
+                for index, (marker, outputs, reads, derived_reads) in enumerate(self.strata):
                     # Only what this stratum's rules read is asserted.
-                    fact = {key: derived[key] if key in derived else base[key] for key in reads}
+                    fact = {key: base[key] for key in reads}
+                    for key in derived_reads:
+                        fact[key] = derived[key]
                     fact[self.marker_key] = marker
                     fact["sid"] = sid
                     fact["id"] = marker
@@ -222,7 +234,7 @@ class DurableRuleset:
 
     def _assert_direct(self, host: _PrivateHost, fact: dict[str, Any], run: _Run) -> None:
         try:
-            code, state = _c.assert_fact(self._handle, json.dumps(fact))
+            code, state = _c.assert_fact(self._handle, _ENCODE(fact))
         except Exception as error:
             raise EngineError(f"durable_rules failed: {error}") from error
         if code == _NOT_HANDLED:

@@ -66,7 +66,7 @@ class _Loss:
 
 @dataclass(frozen=True, slots=True)
 class _Reading:
-    path: str
+    paths: tuple[str, ...]  # identical results of one occasion are one reading
     day: date | None
     reading: str  # positive | negative | uninterpretable
     why: str
@@ -271,9 +271,9 @@ class FactDeriver:
     def _loss_text(self, counted: list[_Loss], extra: int, items: list[_Loss]) -> str:
         total = len(counted) + extra
         parts = [f"{total} pregnancy loss{'es' if total != 1 else ''}"]
-        weeks = [_weeks(item.weeks) for item in counted if item.weeks is not None]
+        weeks = sorted(item.weeks for item in counted if item.weeks is not None)
         if weeks:
-            parts.append(f"at {_join(weeks)} weeks")
+            parts.append(f"at {_join([_weeks(w) for w in weeks])} weeks")
         if any(item.current for item in counted):
             parts.append("(including the current miscarriage)")
         skipped = [item.kind for item in items if item.kind in self.uncounted_kinds]
@@ -285,8 +285,8 @@ class FactDeriver:
 
     @staticmethod
     def _weeks_list(items: list[_Loss]) -> str:
-        weeks = [_weeks(item.weeks) for item in items if item.weeks is not None]
-        return f" ({_join(weeks)} weeks)" if weeks else ""
+        weeks = sorted(item.weeks for item in items if item.weeks is not None)
+        return f" ({_join([_weeks(w) for w in weeks])} weeks)" if weeks else ""
 
     @staticmethod
     def _unknown_note(unknown: list[_Loss], extra: int) -> str:
@@ -312,38 +312,41 @@ class FactDeriver:
         by_test: dict[str, list[_Reading]] = {}
         uninterpretable: list[_Reading] = []
         for index, result in enumerate(apl.results):
-            reading = self._read(result, f"antiphospholipid.results.{index}")
+            reading = self._read(result, index)
             by_test.setdefault(result.test, []).append(reading)
             if reading.reading == "uninterpretable":
                 uninterpretable.append(reading)
+        uninterpretable.sort(key=_reading_key)
         put(
             "apl_uninterpretable_results",
             len(uninterpretable),
-            [r.path for r in uninterpretable] or ["antiphospholipid.results"],
+            [p for r in uninterpretable for p in r.paths] or ["antiphospholipid.results"],
             "; ".join(r.why for r in uninterpretable)
             if uninterpretable
             else "no uninterpretable antiphospholipid result",
         )
-        due: list[tuple[date, str]] = []
+        due: list[tuple[date, str, tuple[str, ...]]] = []
         for test, readings in by_test.items():
             name = _APL_FACTS[test]
+            readings = _merge_duplicates(readings)
             status, paths, text, first_positive = self._persistence(readings, self.labels[name])
             put(name, status, paths, text)
             first_day = first_positive.day if first_positive is not None else None
             if status == "positive-unconfirmed" and first_positive and first_day is not None:
                 when = first_day + timedelta(days=self.persistence_days)
-                due.append((when, first_positive.path))
+                due.append((when, first_positive.why, first_positive.paths))
         if due:
-            when, path = min(due)
+            when, _, due_paths = min(due)
             put(
                 "apl_repeat_due",
                 when.isoformat(),
-                [path],
+                due_paths,
                 f"repeat due on {when.isoformat()} ({self.persistence_days} days after the "
                 "first positive result)",
             )
 
-    def _read(self, result: AntiphospholipidResult, path: str) -> _Reading:
+    def _read(self, result: AntiphospholipidResult, index: int) -> _Reading:
+        path = (f"antiphospholipid.results.{index}",)
         label = self.labels[_APL_FACTS[result.test]]
         on = f" on {result.date.isoformat()}" if result.date else " (undated)"
         if result.result is not None:
@@ -396,7 +399,10 @@ class FactDeriver:
     def _persistence(
         self, readings: list[_Reading], label: str
     ) -> tuple[str, list[str], str, _Reading | None]:
-        dated = sorted((r for r in readings if r.day is not None), key=lambda r: (r.day, r.path))
+        # Ordered by content, never by position in the input, so that the order of the
+        # results never changes the answer or its wording.
+        readings = sorted(readings, key=_reading_key)
+        dated = [r for r in readings if r.day is not None]
         positives = [r for r in dated if r.reading == "positive"]
         negatives = [r for r in dated if r.reading == "negative"]
         days = self.persistence_days
@@ -406,7 +412,7 @@ class FactDeriver:
                 if gap >= days:
                     return (
                         "persistent-positive",
-                        [first.path, second.path],
+                        [*first.paths, *second.paths],
                         f"{label} positive on {first.day} and {second.day}, {gap} days apart "
                         f"(persistent: at least {days} days)",
                         None,
@@ -417,7 +423,7 @@ class FactDeriver:
                 if gap >= days:
                     return (
                         "transient",
-                        [first.path, later.path],
+                        [*first.paths, *later.paths],
                         f"{label} positive on {first.day} but negative {gap} days later on "
                         f"{later.day} (transient: counts as negative)",
                         None,
@@ -433,13 +439,15 @@ class FactDeriver:
                 )
             else:
                 text += " (not yet confirmed; undated, so no interval can be shown)"
-            return "positive-unconfirmed", [r.path for r in all_positive], text, first_dated
+            paths = [p for r in all_positive for p in r.paths]
+            return "positive-unconfirmed", paths, text, first_dated
         negative = [r for r in readings if r.reading == "negative"]
         if negative:
-            return "negative", [r.path for r in negative], "; ".join(r.why for r in negative), None
+            paths = [p for r in negative for p in r.paths]
+            return "negative", paths, "; ".join(r.why for r in negative), None
         return (
             "uninterpretable",
-            [r.path for r in readings],
+            [p for r in readings for p in r.paths],
             "; ".join(r.why for r in readings),
             None,
         )
@@ -516,6 +524,29 @@ class FactDeriver:
                 )
             else:
                 out[name] = absent
+
+
+def _merge_duplicates(readings: list[_Reading]) -> list[_Reading]:
+    """Identical results of one test on one date are one occasion, citing every record."""
+    merged: dict[tuple[date | None, str, str], _Reading] = {}
+    for reading in readings:
+        key = (reading.day, reading.reading, reading.why)
+        known = merged.get(key)
+        if known is None:
+            merged[key] = reading
+        else:
+            paths = tuple(sorted((*known.paths, *reading.paths), key=_path_order))
+            merged[key] = _Reading(paths, known.day, known.reading, known.why)
+    return list(merged.values())
+
+
+def _path_order(path: str) -> tuple[str, int]:
+    head, _, index = path.rpartition(".")
+    return (head, int(index)) if index.isdigit() else (path, -1)
+
+
+def _reading_key(reading: _Reading) -> tuple[date, str, str]:
+    return (reading.day or date.max, reading.reading, reading.why)
 
 
 def _say(value: Any) -> str:

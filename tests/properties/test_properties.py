@@ -1,0 +1,122 @@
+"""Properties that hold for every valid patient (Hypothesis)."""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import rsa_rules
+from rsa_rules.engine import validate_facts
+from rsa_rules.knowledge.compiler import alert_interventions, treatment_fact
+from rsa_rules.knowledge.conditions import Tri, evaluate
+
+from ..strategies import patient
+
+SETTINGS = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+_LISTS = {
+    "pregnancy_history.losses": ("pregnancy_history", "losses"),
+    "antiphospholipid.results": ("antiphospholipid", "results"),
+    "treatments": (None, "treatments"),
+}
+
+
+@SETTINGS
+@given(patient())
+def test_any_valid_document_evaluates(doc: dict[str, Any]) -> None:
+    evaluation = rsa_rules.evaluate(doc)
+    dumped = evaluation.to_dict()  # builds every explanation, checking it against what fired
+    assert dumped["knowledge"]["name"] == "rsa-default"
+    for rec in evaluation.recommendations:
+        assert rec.citations
+        assert len(rec.summary) < 140
+    assert evaluation.to_text()
+
+
+def _shuffle(doc: dict[str, Any], rng: random.Random) -> tuple[dict[str, Any], dict[str, list[int]]]:
+    """A copy with every list shuffled, and for each list where each item came from."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in doc.items()}
+    moved: dict[str, list[int]] = {}
+    for prefix, (parent, key) in _LISTS.items():
+        holder = out.get(parent) if parent else out
+        if not isinstance(holder, dict) or not isinstance(holder.get(key), list):
+            continue
+        order = list(range(len(holder[key])))
+        rng.shuffle(order)
+        holder[key] = [holder[key][i] for i in order]
+        moved[prefix] = order
+    pregnancy = out.get("current_pregnancy")
+    if isinstance(pregnancy, dict) and isinstance(pregnancy.get("symptoms"), list):
+        symptoms = list(pregnancy["symptoms"])
+        rng.shuffle(symptoms)
+        out["current_pregnancy"] = {**pregnancy, "symptoms": symptoms}
+    return out, moved
+
+
+def _canonical(value: Any, moved: dict[str, list[int]]) -> Any:
+    """Input paths mapped back to the original list positions, path lists sorted."""
+    if isinstance(value, dict):
+        return {k: _canonical(v, moved) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_canonical(v, moved) for v in value]
+        if items and all(isinstance(i, str) for i in items):
+            return sorted(items)
+        return items
+    if isinstance(value, str):
+        for prefix, order in moved.items():
+            pattern = re.compile(re.escape(prefix) + r"\.(\d+)")
+            value = pattern.sub(lambda m, o=order, p=prefix: f"{p}.{o[int(m.group(1))]}", value)
+        return value
+    return value
+
+
+@SETTINGS
+@given(patient(), st.randoms(use_true_random=False))
+def test_list_order_never_changes_the_result(doc: dict[str, Any], rng: random.Random) -> None:
+    shuffled, moved = _shuffle(doc, rng)
+    expected = _canonical(rsa_rules.evaluate(doc).to_dict(), {})
+    actual = _canonical(rsa_rules.evaluate(shuffled).to_dict(), moved)
+    assert actual == expected
+
+
+@SETTINGS
+@given(patient())
+def test_why_not_and_the_python_reading_agree_with_durable_rules(doc: dict[str, Any]) -> None:
+    engine = rsa_rules.default_engine()
+    kb = engine.knowledge
+    derived = engine.derive(validate_facts(doc))
+    values = {name: fact.value for name, fact in derived.items()}
+    fired = engine.run_rules(derived)
+    memo: dict[Any, Any] = {}
+    for rule in kb.rules:
+        if rule.kind == "caution":
+            continue
+        holds = evaluate(rule.condition, values, kb.resolve, memo).value is Tri.TRUE
+        assert holds == (rule.id in fired), rule.id
+        for intervention in alert_interventions(rule):
+            alert = holds and values.get(treatment_fact(intervention)) is True
+            assert alert == (f"{rule.id}#alert:{intervention}" in fired), rule.id
+    evaluation = engine.evaluate(doc)
+    for intervention in kb.interventions:
+        answer = evaluation.why_not(intervention)
+        for check in answer.rules:
+            assert (check.status == "fired") == (check.rule_id in fired)
+            if check.status in ("not met", "unknown"):
+                assert check.reasons, check.rule_id
+            if check.status == "unknown":
+                assert check.unknown, check.rule_id
+        given_ = {r.rule_id for r in answer.produced}
+        assert given_ == {c.rule_id for c in answer.rules if c.status == "fired"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(patient())
+def test_both_durable_dispatch_paths_fire_the_same_rules(doc: dict[str, Any]) -> None:
+    engine = rsa_rules.default_engine()
+    derived = engine.derive(validate_facts(doc))
+    assert engine.run_rules(derived, dispatch="host") == engine.run_rules(derived)

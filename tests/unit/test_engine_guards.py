@@ -1,0 +1,109 @@
+"""The durable_rules traps, guarded: threads, sessions, action errors, memory, floats."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import psutil
+import pytest
+
+import rsa_rules
+from rsa_rules.engine import validate_facts
+from rsa_rules.synthetic import synthetic_patients
+
+from ..conftest import EXAMPLES
+
+PATIENTS: list[dict[str, Any]] = [
+    *(json.loads(p.read_text(encoding="utf-8")) for p in sorted(EXAMPLES.glob("*.json"))),
+    *synthetic_patients(60, seed=7),
+]
+
+
+def _signature(evaluation: rsa_rules.Evaluation) -> tuple[Any, ...]:
+    return (
+        tuple((r.rule_id, r.action, r.intervention, r.alert) for r in evaluation.recommendations),
+        tuple((f.id, f.value) for f in evaluation.findings),
+    )
+
+
+def test_creating_the_engine_starts_no_thread() -> None:
+    code = (
+        "import threading, rsa_rules\n"
+        "before = threading.active_count()\n"
+        "rsa_rules.evaluate({'pregnancy_history': {'loss_count': 2}})\n"
+        "assert threading.active_count() == before, threading.enumerate()\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+@pytest.mark.slow
+def test_eight_threads_give_the_sequential_results() -> None:
+    engine = rsa_rules.default_engine()
+    expected = [_signature(engine.evaluate(p)) for p in PATIENTS]
+    per_thread = 5_000
+    failures: list[str] = []
+
+    def work(offset: int) -> None:
+        try:
+            for i in range(per_thread):
+                index = (i + offset) % len(PATIENTS)
+                if _signature(engine.evaluate(PATIENTS[index])) != expected[index]:
+                    failures.append(f"thread {offset}, patient {index}")
+        except Exception as error:  # noqa: BLE001 - reported below, with the thread
+            failures.append(f"thread {offset}: {error!r}")
+
+    threads = [threading.Thread(target=work, args=(n * 7,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+@pytest.mark.slow
+def test_100k_evaluations_stay_within_the_session_limit_and_a_few_mb() -> None:
+    engine = rsa_rules.default_engine()
+    process = psutil.Process()
+    for i in range(5_000):  # warm up caches and allocator pools first
+        engine.evaluate(PATIENTS[i % len(PATIENTS)])
+    before = process.memory_info().rss
+    for i in range(100_000):
+        engine.evaluate(PATIENTS[i % len(PATIENTS)])
+    grown_mb = (process.memory_info().rss - before) / 2**20
+    assert grown_mb < 5, f"RSS grew by {grown_mb:.1f} MB over 100,000 evaluations"
+
+
+@pytest.mark.parametrize("dispatch", ["direct", "host"])
+def test_an_action_error_is_raised_and_the_session_is_freed(dispatch: str) -> None:
+    engine = rsa_rules.default_engine()
+    derived = engine.derive(validate_facts(PATIENTS[0]))
+
+    def explode(rule: str) -> None:
+        raise ZeroDivisionError(f"in the action of {rule}")
+
+    for _ in range(1_100):  # more than the 1,024 live sessions a ruleset allows
+        with pytest.raises(rsa_rules.EngineError, match="ZeroDivisionError"):
+            engine.run_rules(derived, dispatch=dispatch, on_fire=explode)  # type: ignore[arg-type]
+    assert engine.run_rules(derived, dispatch=dispatch)  # type: ignore[arg-type]
+
+
+def test_tiny_and_fractional_weeks_reach_durable_rules_safely() -> None:
+    for weeks in (0.00001, 1e-9, 9.999999, 12.0, 44.99):
+        doc = {"current_miscarriage": {"gestational_weeks": weeks}, "rh": "negative"}
+        evaluation = rsa_rules.evaluate(doc)
+        rh = [r for r in evaluation.recommendations if r.rule_id == "RSA-ACUTE-RH"]
+        assert bool(rh) == (weeks >= 12)
+
+
+def test_two_engines_share_one_registered_ruleset() -> None:
+    first = rsa_rules.Engine()
+    second = rsa_rules.Engine()
+    doc = PATIENTS[0]
+    assert _signature(first.evaluate(doc)) == _signature(second.evaluate(doc))
