@@ -365,7 +365,7 @@ class Explainer:
             )
             if one:
                 carriers = carriers[:1]
-            return [r for c in carriers for r in self.support(c, ctx, failing)]
+            return _distinct([r for c in carriers for r in self.support(c, ctx, failing)])
         if isinstance(node, Not):
             return self.support(outcome.children[0], ctx, failing)
         child = outcome.children[0]
@@ -431,6 +431,8 @@ class Explainer:
                 because=[],
             )
         text = fact.text
+        if not failing and isinstance(node, Compare) and node.op in ("lt", "lte", "gt", "gte"):
+            text += f" (rule: {_describe(node, '').strip()})"
         if failing and isinstance(node, Compare):
             needed = _describe(node, spec.label)
             text += f" (needed: {needed})" if value is Tri.FALSE else f" (needed: not {needed})"
@@ -571,6 +573,18 @@ class _Template:
         object.__setattr__(obj, "__pydantic_extra__", None)
         object.__setattr__(obj, "__pydantic_private__", {"_explain": explain})
         return obj
+
+
+def _distinct(reasons: list[Reason]) -> list[Reason]:
+    """Each reason once (two conditions may rest on the same fact)."""
+    seen: set[tuple[str, str, str]] = set()
+    out: list[Reason] = []
+    for reason in reasons:
+        key = (reason.kind, reason.id, reason.text)
+        if key not in seen:
+            seen.add(key)
+            out.append(reason)
+    return out
 
 
 def _raw(outcome: Outcome) -> Outcome:
