@@ -52,17 +52,22 @@ def main() -> int:
     engine = rsa_rules.default_engine()
     examples = {p.stem: json.loads(p.read_text()) for p in sorted(EXAMPLES.glob("*.json"))}
     print(f"rsa-rules {rsa_rules.__version__}, knowledge base {engine.knowledge.version}")
-    print(f"python {platform.python_version()} on {platform.machine()}, {platform.processor() or 'cpu'}")
-    header = f"{'example':36} {'evaluate':>18} {'+explanations':>18} {'durable direct':>16} {'durable host':>14}"
-    print(header)
-    print(f"{'':36} {'median / p99 us':>18} {'median / p99 us':>18} {'median us':>16} {'median us':>14}")
+    cpu = platform.processor() or "cpu"
+    print(f"python {platform.python_version()} on {platform.machine()}, {cpu}")
+    columns = ("evaluate", "+explanations", "durable direct", "durable host")
+    units = ("median / p99 us", "median / p99 us", "median us", "median us")
+    widths = (18, 18, 16, 14)
+    print(f"{'example':36} " + " ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True)))
+    print(f"{'':36} " + " ".join(f"{u:>{w}}" for u, w in zip(units, widths, strict=True)))
     all_eval: list[float] = []
     for name, doc in examples.items():
         derived = engine.derive(validate_facts(doc))
         ev = timings(lambda d=doc: engine.evaluate(d), args.rounds)
         full = timings(lambda d=doc: engine.evaluate(d).to_dict(), max(1_000, args.rounds // 5))
         direct = timings(lambda d=derived: engine.run_rules(d), args.rounds)
-        host = timings(lambda d=derived: engine.run_rules(d, dispatch="host"), max(1_000, args.rounds // 5))
+        host = timings(
+            lambda d=derived: engine.run_rules(d, dispatch="host"), max(1_000, args.rounds // 5)
+        )
         all_eval.extend(ev)
         m, p = summary(ev)
         fm, fp = summary(full)
@@ -73,8 +78,10 @@ def main() -> int:
     median, p99 = summary(all_eval)
     rate = len(all_eval) / sum(all_eval)
     print()
-    print(f"all examples: evaluate() median {median:.0f} us, p99 {p99:.0f} us, "
-          f"{rate:,.0f} evaluations/s on one core")
+    print(
+        f"all examples: evaluate() median {median:.0f} us, p99 {p99:.0f} us, "
+        f"{rate:,.0f} evaluations/s on one core"
+    )
     verdict = "meets" if median <= TARGET_MEDIAN_US else "MISSES"
     print(f"target median <= {TARGET_MEDIAN_US:.0f} us: {verdict}")
     return 0

@@ -144,14 +144,22 @@ class _Document:
         finally:
             loader.dispose()
         self.lines: dict[tuple[Any, ...], int] = {}
+        self.repeated_keys: list[tuple[tuple[Any, ...], str, int]] = []
         if node is not None:
             self._index(node, ())
 
     def _index(self, node: yaml.Node, path: tuple[Any, ...]) -> None:
         self.lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
             for key, value in node.value:
-                self.lines[(*path, key.value)] = key.start_mark.line + 1
+                line = key.start_mark.line + 1
+                if key.value in seen:
+                    # YAML would keep the last value silently: a knowledge base refuses it.
+                    self.repeated_keys.append((path, str(key.value), line))
+                    continue
+                seen.add(key.value)
+                self.lines[(*path, key.value)] = line
                 self._index(value, (*path, key.value))
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
@@ -195,15 +203,36 @@ class _Reader:
         if not node.is_file():
             self.problem(name, "file not found")
             return None
-        text = node.read_text(encoding="utf-8")
+        try:
+            text = node.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            self.problem(name, f"not UTF-8 text (byte {error.start} cannot be read)")
+            return None
         self.hasher.update(name.encode() + b"\0" + text.encode() + b"\0")
         try:
-            return _Document(name, text)
+            doc = _Document(name, text)
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
             self.problems.append(KnowledgeProblem(name, f"not valid YAML: {error}", line=line))
             return None
+        for path, key, line in doc.repeated_keys:
+            rule_id: str | None = None
+            if len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int):
+                rules = _rules_of(doc)
+                found = rules[path[1]].get("id") if path[1] < len(rules) else None
+                rule_id = str(found) if found else None
+            inside = path[2:] if rule_id else path
+            self.problems.append(
+                KnowledgeProblem(
+                    name,
+                    f"key {key!r} is given twice in one mapping (the first value would be lost)",
+                    rule_id=rule_id,
+                    field=".".join(str(p) for p in (*inside, key)),
+                    line=line,
+                )
+            )
+        return doc
 
     def model(self, doc: _Document | None, model: type[M]) -> M | None:
         if doc is None:
@@ -238,7 +267,8 @@ class _Reader:
         facts = self.model(self.document("facts.yaml"), schema.FactsFile)
         definitions_doc = self.document("definitions.yaml")
         definitions = self.model(definitions_doc, schema.DefinitionsFile)
-        retired = self.model(self.document("retired.yaml"), schema.RetiredFile)
+        retired_doc = self.document("retired.yaml")
+        retired = self.model(retired_doc, schema.RetiredFile)
         if None in (pack, bibliography, vocabulary, parameters, facts, definitions, retired):
             raise KnowledgeError(self.problems)
         assert_present = _present  # narrow for type checkers
@@ -268,7 +298,9 @@ class _Reader:
         # Finding and rule ids are known before any condition is parsed, so references may go
         # forward; they are read from every rule file, even one that failed validation, so
         # that one mistake does not echo as many unknown references.
-        all_specs = [(doc, spec) for doc, rf in rule_docs for spec in rf.rules]
+        all_specs = [
+            (doc, spec, index) for doc, rf in rule_docs for index, spec in enumerate(rf.rules)
+        ]
         ctx.finding_ids = {str(r["finding"]) for r in raw_rules if r.get("finding")}
         ctx.rule_ids = {str(r["id"]) for r in raw_rules if r.get("id")}
         ctx.definition_names = {d.name for d in assert_present(definitions).definitions}
@@ -284,8 +316,7 @@ class _Reader:
 
         rules: list[Rule] = []
         seen_ids: dict[str, str] = {}
-        for order, (doc, spec) in enumerate(all_specs):
-            index = next(i for i, s in enumerate(_rules_of(doc)) if s.get("id") == spec.id)
+        for order, (doc, spec, index) in enumerate(all_specs):
             if spec.id in seen_ids:
                 self.problem(
                     doc,
@@ -302,13 +333,15 @@ class _Reader:
                 rules.append(rule)
 
         retired_ = assert_present(retired)
-        for item in retired_.retired:
+        for number, item in enumerate(retired_.retired):
             if item.id in seen_ids:
                 self.problem(
-                    "retired.yaml",
+                    retired_doc or "retired.yaml",
                     f"retired id {item.id} is used again in {seen_ids[item.id]}; "
                     "retired ids are never reused",
                     rule_id=item.id,
+                    path=("retired", number, "id"),
+                    field_name="id",
                 )
 
         kb = KnowledgeBase(
@@ -710,6 +743,7 @@ def _check_cycles(kb: KnowledgeBase, reader: _Reader) -> None:
                         "circular reference: " + " -> ".join((*trail, label)),
                         rule_id=rule.id if rule else None,
                         field="when",
+                        line=rule.line if rule else None,
                     )
                 )
                 return
