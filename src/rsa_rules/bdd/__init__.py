@@ -1,0 +1,1 @@
+"""Clinician-readable scenarios: a pytest-bdd step library for rsa-rules (see plugin.py)."""
