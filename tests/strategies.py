@@ -147,8 +147,15 @@ def patient(draw: st.DrawFn) -> dict[str, Any]:
         doc["current_miscarriage"] = miscarriage
     if draw(st.booleans()):
         risks: dict[str, Any] = {}
-        for key in ("smoking", "alcohol", "drug_use", "pcos", "uterine_or_cervical_problem",
-                    "severe_malnutrition", "thyroid_disease"):
+        for key in (
+            "smoking",
+            "alcohol",
+            "drug_use",
+            "pcos",
+            "uterine_or_cervical_problem",
+            "severe_malnutrition",
+            "thyroid_disease",
+        ):
             if draw(st.booleans()):
                 risks[key] = draw(st.booleans())
         if draw(st.booleans()):
@@ -156,8 +163,14 @@ def patient(draw: st.DrawFn) -> dict[str, Any]:
         doc["risk_factors"] = risks
     if draw(st.booleans()):
         contra: dict[str, Any] = {}
-        for key in ("bleeding_disorder", "active_bleeding", "heparin_induced_thrombocytopenia",
-                    "heparin_allergy", "aspirin_allergy", "osteoporosis"):
+        for key in (
+            "bleeding_disorder",
+            "active_bleeding",
+            "heparin_induced_thrombocytopenia",
+            "heparin_allergy",
+            "aspirin_allergy",
+            "osteoporosis",
+        ):
             if draw(st.integers(0, 2)) == 0:
                 contra[key] = draw(st.booleans())
         doc["contraindications"] = contra

@@ -50,6 +50,7 @@ from .models.results import (
     ReasonStatus,
     Recommendation,
     RuleCheck,
+    UndeterminedFinding,
     WhyNot,
 )
 
@@ -194,6 +195,7 @@ class Explainer:
             fired_rules=list(fired),
         )
         evaluation._why_not = lambda intervention: self.why_not(intervention, ctx, evaluation)
+        evaluation._undetermined = partial(self.undetermined, ctx, set(fired_rules))
         return evaluation
 
     def outcome(self, node: Condition, ctx: _Context) -> Outcome:
@@ -503,6 +505,24 @@ class Explainer:
             because=because,
         )
 
+    def undetermined(self, ctx: _Context, fired: set[str]) -> list[UndeterminedFinding]:
+        """Finding rules whose condition is neither true nor false for lack of data."""
+        out: list[UndeterminedFinding] = []
+        for finding_id, rule in self.kb.finding_rules.items():
+            if rule.id in fired:
+                continue
+            outcome = self.outcome(rule.condition, ctx)
+            if outcome.value is Tri.UNKNOWN:
+                out.append(
+                    UndeterminedFinding(
+                        id=finding_id,
+                        rule_id=rule.id,
+                        label=self.kb.finding_labels[finding_id].label,
+                        missing=self.unknown(outcome, ctx),
+                    )
+                )
+        return out
+
     # -- why not -----------------------------------------------------------------------
     def why_not(self, intervention: str, ctx: _Context, evaluation: Evaluation) -> WhyNot:
         if intervention not in self.kb.interventions:
@@ -686,6 +706,15 @@ def render_text(evaluation: Evaluation) -> str:
             out.append(f"- {finding.summary} ({finding.rule_id})")
             for reason in finding.because:
                 out.extend(_reason_lines(reason, 1))
+    if evaluation.undetermined_findings:
+        out.append("")
+        out.append("Not established for lack of data (unknown, not negative):")
+        for open_finding in evaluation.undetermined_findings:
+            seen: list[str] = []
+            for leaf in open_finding.missing_facts:
+                if leaf.text not in seen:
+                    seen.append(leaf.text)
+            out.append(f"- {open_finding.label} ({open_finding.rule_id}): {'; '.join(seen)}")
     return "\n".join(out) + "\n"
 
 

@@ -41,6 +41,8 @@ def test_the_shown_output_is_what_the_main_command_prints() -> None:
         text = line.rstrip()
         if not text or text.endswith("..."):
             continue  # abbreviated in the README
+        # The knowledge base's digest changes with every edit of rules/: compare the rest.
+        text = re.sub(r"\([0-9a-f]{12}\)$", "", text).rstrip()
         assert text in done.stdout, text
 
 

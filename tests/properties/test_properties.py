@@ -11,14 +11,12 @@ from hypothesis import strategies as st
 
 import rsa_rules
 from rsa_rules.engine import validate_facts
-from rsa_rules.knowledge.compiler import alert_interventions, treatment_fact
+from rsa_rules.knowledge.compiler import alert_condition, alert_interventions
 from rsa_rules.knowledge.conditions import Tri, evaluate
 
 from ..strategies import patient
 
-SETTINGS = settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 _LISTS = {
     "pregnancy_history.losses": ("pregnancy_history", "losses"),
     "antiphospholipid.results": ("antiphospholipid", "results"),
@@ -38,7 +36,9 @@ def test_any_valid_document_evaluates(doc: dict[str, Any]) -> None:
     assert evaluation.to_text()
 
 
-def _shuffle(doc: dict[str, Any], rng: random.Random) -> tuple[dict[str, Any], dict[str, list[int]]]:
+def _shuffle(
+    doc: dict[str, Any], rng: random.Random
+) -> tuple[dict[str, Any], dict[str, list[int]]]:
     """A copy with every list shuffled, and for each list where each item came from."""
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in doc.items()}
     moved: dict[str, list[int]] = {}
@@ -99,7 +99,8 @@ def test_why_not_and_the_python_reading_agree_with_durable_rules(doc: dict[str, 
         holds = evaluate(rule.condition, values, kb.resolve, memo).value is Tri.TRUE
         assert holds == (rule.id in fired), rule.id
         for intervention in alert_interventions(rule):
-            alert = holds and values.get(treatment_fact(intervention)) is True
+            alert_when = alert_condition(rule, intervention)
+            alert = evaluate(alert_when, values, kb.resolve, memo).value is Tri.TRUE
             assert alert == (f"{rule.id}#alert:{intervention}" in fired), rule.id
     evaluation = engine.evaluate(doc)
     for intervention in kb.interventions:
@@ -120,3 +121,56 @@ def test_both_durable_dispatch_paths_fire_the_same_rules(doc: dict[str, Any]) ->
     engine = rsa_rules.default_engine()
     derived = engine.derive(validate_facts(doc))
     assert engine.run_rules(derived, dispatch="host") == engine.run_rules(derived)
+
+
+def _match(expression: dict[str, Any], fact: dict[str, Any]) -> bool:
+    """An independent reading of a compiled durable_rules expression over one fact."""
+    (op, arg), *more = expression.items()
+    if more:  # pragma: no cover - the compiler writes one operator per mapping
+        raise AssertionError(expression)
+    if op == "$and":
+        return all(_match(part, fact) for part in arg)
+    if op == "$or":
+        return any(_match(part, fact) for part in arg)
+    if op in ("$ex", "$nex"):
+        (name,) = arg
+        return (name in fact) == (op == "$ex")
+    if not op.startswith("$"):
+        return op in fact and fact[op] == arg
+    ((name, value),) = arg.items()
+    if name not in fact:
+        return False  # durable_rules: a comparison on a missing key never matches
+    left = fact[name]
+    return {
+        "$neq": lambda: left != value,
+        "$lt": lambda: left < value,
+        "$lte": lambda: left <= value,
+        "$gt": lambda: left > value,
+        "$gte": lambda: left >= value,
+    }[op]()
+
+
+@SETTINGS
+@given(patient())
+def test_the_compiled_ruleset_read_independently_fires_what_durable_rules_fires(
+    doc: dict[str, Any],
+) -> None:
+    from rsa_rules.knowledge.compiler import FACT_MARKER, encode_record
+
+    engine = rsa_rules.default_engine()
+    derived = engine.derive(validate_facts(doc))
+    record = encode_record(engine.knowledge, {k: f.value for k, f in derived.items()})
+    fired = engine.run_rules(derived)
+    expected: list[str] = []
+    outputs: dict[str, str] = {}
+    for stratum in engine.compiled.strata:
+        fact = {**record, **outputs, FACT_MARKER: stratum.marker}
+        here = [
+            name
+            for name in stratum.rules
+            if _match(engine.compiled.ruleset[name]["all"][0]["m"], fact)
+        ]
+        expected.extend(here)
+        for name, derived_fact in stratum.outputs.items():
+            outputs[derived_fact] = "yes" if name in here else "no"
+    assert sorted(fired) == sorted(expected)

@@ -51,6 +51,7 @@ __all__ = [
     "UNKNOWN_TEXT",
     "CompiledKnowledge",
     "Stratum",
+    "alert_condition",
     "alert_interventions",
     "alert_rule_name",
     "compile_knowledge",
@@ -87,6 +88,15 @@ def indication_fact(rule_id: str) -> str:
 def alert_interventions(rule: Rule) -> list[str]:
     """Interventions a rule advises against: each is an alert when it is already under way."""
     return [out.intervention for out in rule.spec.then if out.action == "avoid"]
+
+
+def alert_condition(rule: Rule, intervention: str) -> Condition:
+    """When an ``avoid`` of ``rule`` is an alert: the rule holds, the intervention is under
+    way, and the rule's ``alert_unless`` (if any) does not hold (unknown does not hold)."""
+    current = Compare(treatment_fact(intervention), "eq", True)
+    if rule.alert_unless is None:
+        return All((rule.condition, current))
+    return All((rule.condition, current, Not(rule.alert_unless, if_unknown=True)))
 
 
 def alert_rule_name(rule_id: str, intervention: str) -> str:
@@ -224,8 +234,7 @@ class _Compiler:
                     outputs[rule.id] = indication_fact(rule.id)
                 for intervention in alert_interventions(rule):
                     alert = alert_rule_name(rule.id, intervention)
-                    current = Compare(treatment_fact(intervention), "eq", True)
-                    ruleset[alert] = self.rule(alert, All((rule.condition, current)), marker)
+                    ruleset[alert] = self.rule(alert, alert_condition(rule, intervention), marker)
                     names.append(alert)
             reads = sorted({key for rule_name in names for key in _keys(ruleset[rule_name])})
             reads = [key for key in reads if key != FACT_MARKER]

@@ -8,10 +8,9 @@ is TRUE. ``if_unknown`` on a node maps UNKNOWN to TRUE or FALSE where a rule say
 
 The same tree is
 
-* evaluated here, in Python, to explain a result ("because ...", "why not ...");
-* compiled by :func:`compile_true` into a durable_rules JSON expression over one fact, with
-  the missing-key semantics spelled out (a missing key never matches in durable_rules, not
-  even ``$neq``; "not true, or unknown" is ``$or`` of ``$nex`` and the negated comparison).
+* evaluated here, in Python, to explain a result ("because ...", "why not ..."), and
+* compiled by :mod:`rsa_rules.knowledge.compiler` into durable_rules JSON, which decides
+  what fires.
 
 Both must agree; the test suite checks that they do on every golden case and on generated
 patients.
@@ -22,7 +21,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any
 
 __all__ = [
     "All",
@@ -35,12 +34,9 @@ __all__ = [
     "Outcome",
     "Ref",
     "Tri",
-    "compile_true",
     "evaluate",
     "facts_read",
 ]
-
-Scalar: TypeAlias = "str | int | float | bool"
 
 
 class Tri(enum.Enum):
@@ -203,97 +199,6 @@ def _evaluate(
         child = evaluate(resolve(node), facts, resolve, memo)
         return Outcome(node, child.value, child.value, [child])
     raise TypeError(f"not a condition node: {node!r}")  # pragma: no cover - closed set
-
-
-# ---------------------------------------------------------------------------------------
-# Compilation to durable_rules JSON.
-#
-# For a node c over one fact, four expressions are built recursively:
-#   T(c)  matches exactly when c is TRUE         F(c)  exactly when c is FALSE
-#   NT(c) when c is not TRUE (FALSE or UNKNOWN)  NF(c) when c is not FALSE (TRUE or UNKNOWN)
-# durable_rules has no general negation, so NOT is pushed to the leaves (T(not c) = F(c)),
-# and a leaf on a missing key is spelled out with $nex, because a comparison on a missing
-# key never matches there.
-# ---------------------------------------------------------------------------------------
-
-Json: TypeAlias = dict[str, Any]
-
-
-def compile_true(node: Condition, resolve: Resolver) -> Json:
-    """The durable_rules expression that matches exactly when ``node`` is TRUE."""
-    return _compile(node, "T", resolve)
-
-
-def _compile(node: Condition, mode: str, resolve: Resolver) -> Json:
-    if node.if_unknown is True:
-        # c' is TRUE where c is TRUE or UNKNOWN, FALSE where c is FALSE, never UNKNOWN.
-        mode = {"T": "NF", "F": "F", "NT": "F", "NF": "NF"}[mode]
-        return _compile_plain(node, mode, resolve)
-    if node.if_unknown is False:
-        mode = {"T": "T", "F": "NT", "NT": "NT", "NF": "T"}[mode]
-        return _compile_plain(node, mode, resolve)
-    return _compile_plain(node, mode, resolve)
-
-
-def _compile_plain(node: Condition, mode: str, resolve: Resolver) -> Json:
-    if isinstance(node, Compare):
-        return _compile_compare(node, mode)
-    if isinstance(node, Known):
-        present = {"$ex": {node.fact: 1}}
-        absent = {"$nex": {node.fact: 1}}
-        holds = mode in ("T", "NF")
-        return present if holds == node.known else absent
-    if isinstance(node, All | Any_):
-        conjunctive = isinstance(node, All) == (mode in ("T", "NF"))
-        parts = [_compile(item, mode, resolve) for item in node.items]
-        return _join("$and" if conjunctive else "$or", parts)
-    if isinstance(node, Not):
-        return _compile(node.item, {"T": "F", "F": "T", "NT": "NF", "NF": "NT"}[mode], resolve)
-    if isinstance(node, FindingRef | Ref):
-        return _compile(resolve(node), mode, resolve)
-    raise TypeError(f"not a condition node: {node!r}")  # pragma: no cover - closed set
-
-
-def _compile_compare(node: Compare, mode: str) -> Json:
-    negated = _OPS[node.op][2]
-    if mode == "T":
-        return _leaf(node.fact, node.op, node.value)
-    if mode == "F":
-        return _leaf(node.fact, negated, node.value)
-    missing = {"$nex": {node.fact: 1}}
-    if mode == "NT":
-        return _join("$or", [missing, _leaf(node.fact, negated, node.value)])
-    return _join("$or", [missing, _leaf(node.fact, node.op, node.value)])
-
-
-def _leaf(fact: str, op: str, value: Any) -> Json:
-    if op == "in":
-        return _join("$or", [{fact: _scalar(v)} for v in value])
-    if op == "not_in":
-        return _join("$and", [{"$neq": {fact: _scalar(v)}} for v in value])
-    durable_op = _OPS[op][1]
-    if not durable_op:
-        return {fact: _scalar(value)}
-    return {durable_op: {fact: _scalar(value)}}
-
-
-def _scalar(value: Any) -> Any:
-    # Avoid float spellings with exponents, which durable_rules rejects (error 204).
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def _join(op: str, parts: list[Json]) -> Json:
-    flat: list[Json] = []
-    for part in parts:
-        if len(part) == 1 and op in part:
-            flat.extend(part[op])
-        else:
-            flat.append(part)
-    if len(flat) == 1:
-        return flat[0]
-    return {op: flat}
 
 
 def facts_read(node: Condition, resolve: Resolver) -> set[str]:

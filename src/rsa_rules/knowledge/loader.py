@@ -55,6 +55,7 @@ class Rule:
     indication: Condition  # ``when`` alone
     condition: Condition  # ``when`` and not any ``unless``: the rule fires when TRUE
     blockers: tuple[Condition, ...]
+    alert_unless: Condition | None
     notes_when: tuple[tuple[Condition, str], ...]
     emphasis: tuple[tuple[Condition, str], ...]
 
@@ -687,6 +688,11 @@ class _Context:
 
         when = self.condition(spec.when, where("when")) if spec.when is not None else None
         blockers = [self.condition(item, where("unless", i)) for i, item in enumerate(spec.unless)]
+        alert_unless = (
+            self.condition(spec.alert_unless, where("alert_unless"))
+            if spec.alert_unless is not None
+            else None
+        )
         notes = [
             (self.condition(n.when, where("notes_when", i, "when")), n.text)
             for i, n in enumerate(spec.notes_when)
@@ -713,6 +719,7 @@ class _Context:
             indication=indication,
             condition=condition,
             blockers=blocking,
+            alert_unless=alert_unless,
             notes_when=tuple((c, t) for c, t in notes if c is not None),
             emphasis=tuple((c, t) for c, t in emphasis if c is not None),
         )

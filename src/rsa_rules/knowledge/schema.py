@@ -164,6 +164,7 @@ class RuleSpec(_Spec):
     # recommendation rules
     then: tuple[OutputSpec, ...] = Field(default=(), strict=False)
     notes_when: tuple[ConditionalText, ...] = Field(default=(), strict=False)
+    alert_unless: dict[str, Any] | None = Field(default=None, strict=False)
     due_fact: str | None = None
     list_unknown: ListUnknownSpec | None = None
     blocks: tuple[str, ...] = Field(default=(), strict=False)

@@ -27,6 +27,7 @@ __all__ = [
     "Reason",
     "Recommendation",
     "RuleCheck",
+    "UndeterminedFinding",
     "WhyNot",
 ]
 
@@ -172,6 +173,21 @@ class Finding(_Result):
         return [] if self._explain is None else self._explain()
 
 
+class UndeterminedFinding(_Result):
+    """A finding that is neither established nor ruled out: the data it needs is missing."""
+
+    id: str
+    rule_id: str
+    label: str
+    missing: list[Reason] = Field(
+        description="What was not recorded (facts, and findings left open by missing facts)."
+    )
+
+    @property
+    def missing_facts(self) -> list[Reason]:
+        return [leaf for reason in self.missing for leaf in reason.leaves()]
+
+
 class KnowledgeInfo(_Result):
     """Which knowledge base answered."""
 
@@ -226,6 +242,16 @@ class Evaluation(_Result):
     fired_rules: list[str] = Field(description="Every rule that fired, in firing order.")
 
     _why_not: Callable[[str], WhyNot] | None = PrivateAttr(default=None)
+    _undetermined: Callable[[], list[UndeterminedFinding]] | None = PrivateAttr(default=None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def undetermined_findings(self) -> list[UndeterminedFinding]:
+        """Findings left open because data is missing: unknown is not negative.
+
+        Built when first read, then kept.
+        """
+        return [] if self._undetermined is None else self._undetermined()
 
     def why_not(self, intervention: str) -> WhyNot:
         """Which rules could produce ``intervention``, and what failed or was unknown."""
