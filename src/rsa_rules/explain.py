@@ -157,8 +157,11 @@ class Explainer:
         patient_id: str | None,
         facts: Mapping[str, EngineFact],
         fired: list[str],
+        values: Mapping[str, Any] | None = None,
     ) -> Evaluation:
-        ctx = _Context(facts, {k: f.value for k, f in facts.items()}, {})
+        if values is None:
+            values = {k: f.value for k, f in facts.items()}
+        ctx = _Context(facts, values, {})
         fired_rules: list[str] = []
         alerts: set[tuple[str, str]] = set()
         for name in fired:
@@ -187,7 +190,8 @@ class Explainer:
             )
         )
         findings.sort(key=lambda f: self.kb.rules_by_id[f.rule_id].order)
-        evaluation = Evaluation(
+        # Every part was validated as a template when the engine was built.
+        evaluation = Evaluation.model_construct(
             patient_id=patient_id,
             recommendations=recommendations,
             findings=findings,

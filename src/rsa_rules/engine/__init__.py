@@ -46,7 +46,7 @@ class Engine:
         self._ruleset = DurableRuleset(
             self.compiled.name,
             self.compiled.ruleset,
-            [(s.marker, s.outputs, s.reads) for s in self.compiled.strata],
+            [(s.marker, s.outputs, s.reads, s.guards) for s in self.compiled.strata],
             SESSION_RULE,
             FACT_MARKER,
         )
@@ -54,9 +54,10 @@ class Engine:
     def evaluate(self, facts: Mapping[str, Any] | PatientFacts) -> Evaluation:
         """Evaluate one patient. Invalid facts raise :class:`~rsa_rules.FactsError`."""
         patient = validate_facts(facts)
-        derived = self.derive(patient)
-        fired = self.run_rules(derived)
-        return self._explainer.build(patient.id, derived, fired)
+        derived = self._deriver.derive(patient)
+        values = {name: fact.value for name, fact in derived.items()}
+        fired = self._ruleset.run(encode_record(self.knowledge, values))
+        return self._explainer.build(patient.id, derived, fired, values)
 
     def derive(self, patient: PatientFacts) -> dict[str, EngineFact]:
         """The engine facts the rules read, each with its input paths."""

@@ -91,6 +91,7 @@ class _Run:
 
 _HOST: _PrivateHost | None = None
 _REGISTERED: set[str] = set()
+_REGISTERED_RULES: dict[str, tuple[str, ...]] = {}
 _CURRENT: list[_Run | None] = [None]  # the evaluation in progress (only touched under _LOCK)
 _SESSIONS = itertools.count(1)
 
@@ -145,7 +146,9 @@ class DurableRuleset:
         self,
         name: str,
         ruleset: Mapping[str, Mapping[str, Any]],
-        strata: Sequence[tuple[str, Mapping[str, str], Sequence[str]]],
+        strata: Sequence[
+            tuple[str, Mapping[str, str], Sequence[str], Sequence[Sequence[tuple[str, Any]] | None]]
+        ],
         session_rule: str,
         marker_key: str,
     ) -> None:
@@ -157,15 +160,19 @@ class DurableRuleset:
         self.name = name
         self.session_rule = session_rule
         self.marker_key = marker_key
-        derived_names = {fact for _, outputs, _ in strata for fact in outputs.values()}
+        derived_names = {fact for _, outputs, _, _ in strata for fact in outputs.values()}
         self.strata = [
             (
                 marker,
                 dict(outputs),
                 tuple(r for r in reads if r not in derived_names),
                 tuple(r for r in reads if r in derived_names),
+                # Skippable when every rule has a guard and no guard holds.
+                None
+                if any(g is None for g in guards)
+                else tuple(tuple(g) for g in guards if g is not None),
             )
-            for marker, outputs, reads in strata
+            for marker, outputs, reads, guards in strata
         ]
         with _LOCK:
             host = _host()
@@ -182,7 +189,10 @@ class DurableRuleset:
                         f"durable_rules rejected ruleset {name!r}: {error}"
                     ) from error
                 _REGISTERED.add(name)
+                _REGISTERED_RULES[name] = tuple(definition)
             self._handle: int = host.get_ruleset(name)._handle
+            # Actions resolved by name once, through the host: rule name -> action.
+            self._actions = {rule: host.get_action(rule) for rule in _REGISTERED_RULES[name]}
 
     def run(
         self,
@@ -204,11 +214,17 @@ class DurableRuleset:
             host = _host()
             derived: dict[str, str] = {}
             try:
-                for index, (marker, outputs, reads, derived_reads) in enumerate(self.strata):
+                for index, (marker, outputs, reads, derived_reads, guards) in enumerate(
+                    self.strata
+                ):
                     # Only what this stratum's rules read is asserted.
                     fact = {key: base[key] for key in reads}
                     for key in derived_reads:
                         fact[key] = derived[key]
+                    if index and guards is not None and not _any_guard_holds(guards, fact):
+                        for derived_fact in outputs.values():
+                            derived[derived_fact] = "no"
+                        continue  # no rule of this stratum can fire
                     fact[self.marker_key] = marker
                     fact["sid"] = sid
                     fact["id"] = marker
@@ -241,11 +257,20 @@ class DurableRuleset:
             return  # nothing in this stratum applies
         if code != _HANDLED:
             raise EngineError(f"durable_rules answered {code} to a patient fact")
-        result = _c.start_action_for_state(self._handle, state)
-        while result is not None:
-            messages = result[1] if isinstance(result, tuple) else result
-            host.get_action(_action_name(messages))(None)
-            result = _c.complete_and_start_action(self._handle, state)
+        handle = self._handle
+        actions = self._actions
+        complete = _c.complete_and_start_action
+        result = _c.start_action_for_state(handle, state)
+        messages = result[1] if result is not None else None
+        while messages is not None:
+            # durable_rules writes {"RULE NAME": {...the fact...}}: the name is all we need.
+            end = messages.find('"', 2)
+            name = messages[2:end] if messages.startswith('{"') and end > 2 else None
+            action = actions.get(name) if name is not None else None
+            if action is None:
+                action = host.get_action(_action_name(messages))
+            action(None)
+            messages = complete(handle, state)
 
     def _assert_host(self, host: _PrivateHost, fact: dict[str, Any], run: _Run) -> None:
         try:
@@ -258,6 +283,16 @@ class DurableRuleset:
             raise run.errors[0]
 
 
+def _any_guard_holds(
+    guards: tuple[tuple[tuple[str, Any], ...], ...], fact: Mapping[str, Any]
+) -> bool:
+    for guard in guards:
+        for key, value in guard:
+            if fact.get(key) == value:
+                return True
+    return False
+
+
 def _action_name(messages: str) -> str:
     """The rule name of a durable_rules action message ``{"NAME": {...}}``."""
     if messages.startswith('{"'):
@@ -268,10 +303,11 @@ def _action_name(messages: str) -> str:
     return str(next(iter(decoded)))  # pragma: no cover
 
 
-def _checked(record: Mapping[str, Any]) -> dict[str, Any]:
+def _checked(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The record, checked: names durable_rules accepts, JSON-safe values, safe floats."""
     if len(record) + 3 > _MAX_PROPERTIES:
         raise EngineError(f"a fact may have at most {_MAX_PROPERTIES - 3} properties")
-    fact: dict[str, Any] = {}
+    fixed: dict[str, Any] | None = None
     for key, value in record.items():
         if key not in _GOOD_KEYS:
             if not _KEY.match(key) or key in _RESERVED:
@@ -279,11 +315,12 @@ def _checked(record: Mapping[str, Any]) -> dict[str, Any]:
             _GOOD_KEYS.add(key)
         kind = type(value)
         if kind is float:
-            value = _safe_float(key, value)
+            if fixed is None:
+                fixed = {}
+            fixed[key] = _safe_float(key, value)
         elif kind is not str and kind is not int and kind is not bool:
             raise EngineError(f"engine fact {key} has a value of type {kind.__name__}")
-        fact[key] = value
-    return fact
+    return record if fixed is None else {**record, **fixed}
 
 
 def _safe_float(key: str, value: float) -> float | int:

@@ -13,7 +13,7 @@ sentence for explanations.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -25,14 +25,32 @@ from ..models.facts import AntiphospholipidResult, PatientFacts
 __all__ = ["EngineFact", "FactDeriver"]
 
 
-@dataclass(frozen=True, slots=True)
 class EngineFact:
-    """One known engine fact: its value, the input paths it came from and a sentence."""
+    """One known engine fact: its value, the input paths it came from and a sentence.
 
-    name: str
-    value: Any
-    paths: tuple[str, ...]
-    text: str
+    The sentence is written when first read (explanations are built on demand), so an
+    evaluation whose explanations are never read does not pay for them.
+    """
+
+    __slots__ = ("_text", "name", "paths", "value")
+
+    def __init__(
+        self, name: str, value: Any, paths: tuple[str, ...], text: str | Callable[[], str]
+    ) -> None:
+        self.name = name
+        self.value = value
+        self.paths = paths
+        self._text = text
+
+    @property
+    def text(self) -> str:
+        text = self._text
+        if not isinstance(text, str):
+            text = self._text = text()
+        return text
+
+    def __repr__(self) -> str:
+        return f"EngineFact({self.name!r}, {self.value!r}, {self.paths!r})"
 
 
 _APL_FACTS = {
@@ -105,13 +123,21 @@ class FactDeriver:
     def derive(self, facts: PatientFacts) -> dict[str, EngineFact]:
         out: dict[str, EngineFact] = {}
 
-        def put(name: str, value: Any, paths: Iterable[str], text: str) -> None:
+        def put(name: str, value: Any, paths: Iterable[str], text: str | Callable[[], str]) -> None:
             out[name] = EngineFact(name, value, tuple(paths), text)
+
+        labels = self.labels
 
         def scalar(name: str, value: Any, path: str, shown: str | None = None) -> None:
             if value is not None:
-                label = self.labels.get(name, name)
-                put(name, value, (path,), f"{label}: {shown if shown is not None else _say(value)}")
+                out[name] = EngineFact(
+                    name,
+                    value,
+                    (path,),
+                    lambda: (
+                        f"{labels.get(name, name)}: {shown if shown is not None else _say(value)}"
+                    ),
+                )
 
         scalar("age", facts.age, "age", f"{facts.age} years")
         scalar("rh", facts.rh, "rh")
@@ -196,20 +222,22 @@ class FactDeriver:
             "counted_losses",
             len(counted) + extra,
             count_paths or ["pregnancy_history"],
-            self._loss_text(counted, extra, items),
+            lambda: self._loss_text(counted, extra, items),
         )
         put(
             "previous_losses",
             len(previous) + extra,
             [item.path for item in previous] or ["pregnancy_history"],
-            f"{len(previous) + extra} previous pregnancy losses",
+            lambda: f"{len(previous) + extra} previous pregnancy losses",
         )
         unknown_weeks = [item for item in counted if item.weeks is None]
         put(
             "losses_unknown_weeks",
             len(unknown_weeks) + extra,
             [item.path for item in unknown_weeks] or ["pregnancy_history"],
-            f"{len(unknown_weeks) + extra} counted losses without a recorded gestational age",
+            lambda: (
+                f"{len(unknown_weeks) + extra} counted losses without a recorded gestational age"
+            ),
         )
 
         def explained(item: _Loss) -> bool:
@@ -237,35 +265,42 @@ class FactDeriver:
             if item.weeks is not None and item.weeks >= self.second_trimester_weeks
         ]
         limit = _weeks(self.fetal_death_weeks)
-        abnormal = [item for item in counted if explained(item)]
-        note = (
-            f"; {len(abnormal)} with an abnormal fetal karyotype (explained, not counted)"
-            if abnormal
-            else ""
-        )
+        abnormal = sum(1 for item in counted if explained(item))
+
+        def note() -> str:
+            if not abnormal:
+                return ""
+            return f"; {abnormal} with an abnormal fetal karyotype (explained, not counted)"
+
         put(
             "early_unexplained_losses",
             len(early),
             [item.path for item in early] or ["pregnancy_history"],
-            f"{len(early)} unexplained losses before {limit} weeks"
-            + self._weeks_list(early)
-            + note
-            + self._unknown_note(unknown_weeks, extra),
+            lambda: (
+                f"{len(early)} unexplained losses before {limit} weeks"
+                + self._weeks_list(early)
+                + note()
+                + self._unknown_note(unknown_weeks, extra)
+            ),
         )
         put(
             "fetal_deaths_unexplained",
             len(fetal),
             [item.path for item in fetal] or ["pregnancy_history"],
-            f"{len(fetal)} unexplained fetal deaths at or after {limit} weeks"
-            + self._weeks_list(fetal)
-            + note,
+            lambda: (
+                f"{len(fetal)} unexplained fetal deaths at or after {limit} weeks"
+                + self._weeks_list(fetal)
+                + note()
+            ),
         )
         put(
             "second_trimester_losses",
             len(second),
             [item.path for item in second] or ["pregnancy_history"],
-            f"{len(second)} losses at or after {_weeks(self.second_trimester_weeks)} weeks"
-            + self._weeks_list(second),
+            lambda: (
+                f"{len(second)} losses at or after "
+                f"{_weeks(self.second_trimester_weeks)} weeks" + self._weeks_list(second)
+            ),
         )
 
     def _loss_text(self, counted: list[_Loss], extra: int, items: list[_Loss]) -> str:

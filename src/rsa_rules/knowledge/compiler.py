@@ -68,6 +68,8 @@ INDICATION_SUFFIX = "#indicated"
 UNKNOWN_TEXT = "unknown"
 UNKNOWN_NUMBER = -1
 YES, NO = "yes", "no"
+INLINE_SLOTS = 8
+"""A finding whose compiled condition needs at most this many slots is inlined."""
 
 
 def treatment_fact(intervention: str) -> str:
@@ -112,6 +114,9 @@ class Stratum:
     rules: tuple[str, ...]
     outputs: Mapping[str, str] = field(default_factory=dict)  # durable rule name -> fact
     reads: tuple[str, ...] = ()  # the facts its rules compare (only these are asserted)
+    # For each rule, (fact, value) pairs of which at least one must hold for it to fire; a
+    # stratum none of whose rules can fire is not asserted at all. None: no such guard.
+    guards: tuple[tuple[tuple[str, Any], ...] | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,7 @@ class CompiledKnowledge:
                     "rules": list(s.rules),
                     "outputs": dict(sorted(s.outputs.items())),
                     "reads": list(s.reads),
+                    "guards": [sorted(g) if g is not None else None for g in s.guards],
                 }
                 for s in self.strata
             ],
@@ -173,17 +179,30 @@ class _Compiler:
         self.kb = kb
         self.levels: dict[str, int] = {}
         self.indications: set[str] = set()  # rules another rule refers to with indicated
+        self.inlined: dict[str, bool] = {}
 
     # -- strata ---------------------------------------------------------------------------
     def level(self, rule: Rule) -> int:
         if rule.id in self.levels:
             return self.levels[rule.id]
         self.levels[rule.id] = 0  # cycles were rejected by the loader
-        deps = [0]
-        for cond in (rule.condition, *[c for c, _ in rule.notes_when]):
-            deps.extend(self.level_of_refs(cond))
+        deps = [0, *self.level_of_refs(rule.condition)]
+        if rule.alert_unless is not None:
+            deps.extend(self.level_of_refs(rule.alert_unless))
         self.levels[rule.id] = max(deps) + 1
         return self.levels[rule.id]
+
+    def inline(self, finding: str) -> bool:
+        """Whether a finding is cheap enough to compile into the rules that use it.
+
+        An inlined finding costs no stratum: rules that refer to it need not wait for the
+        stratum in which it is derived (it is still derived and reported on its own).
+        """
+        if finding not in self.inlined:
+            condition = self.kb.finding_rules[finding].condition
+            cost = max(expression_slots(self.compile(condition, mode)) for mode in ("T", "NT"))
+            self.inlined[finding] = cost <= INLINE_SLOTS
+        return self.inlined[finding]
 
     def level_of_refs(self, node: Condition) -> list[int]:
         out: list[int] = []
@@ -193,7 +212,11 @@ class _Compiler:
         elif isinstance(node, Not):
             out.extend(self.level_of_refs(node.item))
         elif isinstance(node, FindingRef):
-            out.append(self.level(self.kb.finding_rules[node.finding]))
+            finding = self.kb.finding_rules[node.finding]
+            if self.inline(node.finding):
+                out.extend(self.level_of_refs(finding.condition))
+            else:
+                out.append(self.level(finding))
         elif isinstance(node, Ref):
             if node.kind == "indication":
                 target = self.kb.rules_by_id[node.name]
@@ -238,7 +261,8 @@ class _Compiler:
                     names.append(alert)
             reads = sorted({key for rule_name in names for key in _keys(ruleset[rule_name])})
             reads = [key for key in reads if key != FACT_MARKER]
-            strata.append(Stratum(level, marker, tuple(names), outputs, tuple(reads)))
+            guards = tuple(_guard(ruleset[rule_name]["all"][0]["m"]) for rule_name in names)
+            strata.append(Stratum(level, marker, tuple(names), outputs, tuple(reads), guards))
         return CompiledKnowledge(name, ruleset, tuple(strata))
 
     def rule(self, name: str, condition: Condition, marker: str) -> dict[str, Any]:
@@ -266,6 +290,8 @@ class _Compiler:
         if isinstance(node, Not):
             return self.compile(node.item, {"T": "F", "F": "T", "NT": "NF", "NF": "NT"}[mode])
         if isinstance(node, FindingRef):
+            if self.inline(node.finding):
+                return self.compile(self.kb.finding_rules[node.finding].condition, mode)
             return self.derived(finding_fact(node.finding), mode)
         if isinstance(node, Ref):
             if node.kind == "indication":
@@ -358,6 +384,41 @@ def _join(op: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
     if len(flat) == 1:
         return flat[0]
     return {op: flat}
+
+
+def _guard(expression: dict[str, Any]) -> tuple[tuple[str, Any], ...] | None:
+    """Equalities of which at least one must hold for ``expression`` to match, if any.
+
+    A conjunction needs what any one of its parts needs (the smallest such set is kept);
+    a disjunction needs one of what its branches need (only when every branch has a guard).
+    """
+    found = _necessary(expression)
+    return tuple(sorted(found, key=repr)) if found is not None else None
+
+
+def _necessary(expression: dict[str, Any]) -> set[tuple[str, Any]] | None:
+    if len(expression) != 1:  # pragma: no cover - the compiler writes one key per mapping
+        return None
+    ((key, value),) = expression.items()
+    if key == "$and":
+        options = [n for n in (_necessary(part) for part in value) if n is not None]
+        # The most selective: fewest alternatives, and "yes" rather than "no" or "unknown".
+        return min(options, key=_looseness) if options else None
+    if key == "$or":
+        union: set[tuple[str, Any]] = set()
+        for part in value:
+            need = _necessary(part)
+            if need is None:
+                return None
+            union |= need
+        return union
+    if key.startswith("$") or key == FACT_MARKER or isinstance(value, dict | list):
+        return None
+    return {(key, value)}
+
+
+def _looseness(need: set[tuple[str, Any]]) -> tuple[int, int]:
+    return (sum(1 for _, v in need if v in (NO, UNKNOWN_TEXT)), len(need))
 
 
 def _keys(expression: Any) -> set[str]:
