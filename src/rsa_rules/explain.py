@@ -127,6 +127,7 @@ class Explainer:
             publisher=source.publisher,
             doi=source.doi,
             url=source.url,
+            document=source.document,
             note=note,
             verified=source.verified,
         )
@@ -665,6 +666,8 @@ def _reason_lines(reason: Reason, depth: int) -> list[str]:
 def _cite(citation: Citation) -> str:
     link = citation.link
     extra = f" <{link}>" if link else ""
+    if not link and citation.document:
+        extra = f" [{citation.document}]"
     if link and not citation.verified:
         extra += " (identifier not yet verified)"
     return f"[{citation.id}] {citation.title} ({citation.year}){extra}: {citation.note}"

@@ -55,6 +55,9 @@ class SourceSpec(_Spec):
     kind: Literal["guideline", "trial", "review", "regulator", "consumer-page", "claim", "criteria"]
     doi: str | None = None
     url: str | None = None
+    document: str | None = Field(
+        default=None, description="The stored copy of a seed document the project was built from."
+    )
     note: str | None = None
     verified: bool = True
 

@@ -50,6 +50,9 @@ class Citation(_Result):
     publisher: str | None = None
     doi: str | None = None
     url: str | None = None
+    document: str | None = Field(
+        default=None, description="The stored seed document, for sources with no public address."
+    )
     note: str = Field(description="What the source says that supports the rule.")
     verified: bool = Field(
         default=True, description="False when the DOI or URL was not checked against a copy."
