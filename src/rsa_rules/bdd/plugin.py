@@ -1,1 +1,1 @@
-"""pytest plugin (entry point ``pytest11``): the rsa-rules step library, when pytest-bdd is present."""
+"""pytest plugin (entry point pytest11): the rsa-rules step library."""
