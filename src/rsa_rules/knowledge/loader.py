@@ -270,13 +270,20 @@ class _Reader:
         definitions = self.model(definitions_doc, schema.DefinitionsFile)
         retired_doc = self.document("retired.yaml")
         retired = self.model(retired_doc, schema.RetiredFile)
-        if None in (pack, bibliography, vocabulary, parameters, facts, definitions, retired):
+        if (
+            pack is None
+            or bibliography is None
+            or vocabulary is None
+            or parameters is None
+            or facts is None
+            or definitions is None
+            or retired is None
+        ):
             raise KnowledgeError(self.problems)
-        assert_present = _present  # narrow for type checkers
-        pack_ = assert_present(pack)
+
         rule_docs: list[tuple[_Document, schema.RuleFile]] = []
         raw_rules: list[dict[str, Any]] = []
-        for name in pack_.rule_files:
+        for name in pack.rule_files:
             doc = self.document(name)
             if doc is not None:
                 raw_rules.extend(_rules_of(doc))
@@ -286,13 +293,13 @@ class _Reader:
 
         ctx = _Context(
             reader=self,
-            sources={s.id: s for s in assert_present(bibliography).sources},
-            vocabulary=assert_present(vocabulary),
-            parameters={p.id: p for p in assert_present(parameters).parameters},
-            facts={f.name: f for f in assert_present(facts).facts},
+            sources={s.id: s for s in bibliography.sources},
+            vocabulary=vocabulary,
+            parameters={p.id: p for p in parameters.parameters},
+            facts={f.name: f for f in facts.facts},
         )
-        ctx.check_unique("bibliography.yaml", [s.id for s in assert_present(bibliography).sources])
-        ctx.check_unique("facts.yaml", [f.name for f in assert_present(facts).facts])
+        ctx.check_unique("bibliography.yaml", [s.id for s in bibliography.sources])
+        ctx.check_unique("facts.yaml", [f.name for f in facts.facts])
         for parameter in ctx.parameters.values():
             ctx.check_sources("parameters.yaml", parameter.sources, None, f"{parameter.id}.sources")
 
@@ -304,11 +311,11 @@ class _Reader:
         ]
         ctx.finding_ids = {str(r["finding"]) for r in raw_rules if r.get("finding")}
         ctx.rule_ids = {str(r["id"]) for r in raw_rules if r.get("id")}
-        ctx.definition_names = {d.name for d in assert_present(definitions).definitions}
+        ctx.definition_names = {d.name for d in definitions.definitions}
 
         parsed_definitions: dict[str, Condition] = {}
         texts: dict[str, str] = {}
-        for index, definition in enumerate(assert_present(definitions).definitions):
+        for index, definition in enumerate(definitions.definitions):
             where = _Where(definitions_doc, None, ("definitions", index, "when"), "when")
             node = ctx.condition(definition.when, where)
             if node is not None:
@@ -333,7 +340,7 @@ class _Reader:
             if rule is not None:
                 rules.append(rule)
 
-        retired_ = assert_present(retired)
+        retired_ = retired
         for number, item in enumerate(retired_.retired):
             if item.id in seen_ids:
                 self.problem(
@@ -346,9 +353,9 @@ class _Reader:
                 )
 
         kb = KnowledgeBase(
-            name=pack_.name,
-            title=pack_.title,
-            version=pack_.version,
+            name=pack.name,
+            title=pack.title,
+            version=pack.version,
             digest=self.hasher.hexdigest(),
             location=str(self.root),
             sources=ctx.sources,
@@ -367,12 +374,6 @@ class _Reader:
         if self.problems:
             raise KnowledgeError(self.problems)
         return kb
-
-
-def _present(value: M | None) -> M:
-    if value is None:  # pragma: no cover - callers check first
-        raise KnowledgeError([])
-    return value
 
 
 def _rules_of(doc: _Document) -> list[dict[str, Any]]:
