@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import cached_property
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from .._compat import Traversable
 from ..errors import FactsError
 from ..explain import Explainer
 from ..knowledge.compiler import (

@@ -35,6 +35,7 @@ import json
 import math
 import re
 import threading
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -274,7 +275,15 @@ class DurableRuleset:
 
     def _assert_host(self, host: _PrivateHost, fact: dict[str, Any], run: _Run) -> None:
         try:
-            host.assert_fact(self.name, fact)
+            with warnings.catch_warnings():
+                # durable_rules' own dispatcher calls datetime.utcfromtimestamp(), deprecated
+                # from Python 3.12 on; the direct path does not use that code.
+                warnings.filterwarnings(
+                    "ignore",
+                    message=r"datetime\.datetime\.utcfromtimestamp",
+                    category=DeprecationWarning,
+                )
+                host.assert_fact(self.name, fact)
         except _durable_engine.MessageNotHandledException:
             pass  # nothing in this stratum applies
         except Exception as error:

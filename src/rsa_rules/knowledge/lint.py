@@ -18,10 +18,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from .._compat import Traversable
 from ..errors import KnowledgeError, KnowledgeProblem
 from .compiler import compile_knowledge, expression_slots
 from .conditions import _OPS, All, Any_, Compare, Condition, FindingRef, Known, Not, Ref
