@@ -34,6 +34,16 @@ Feature: The current pregnancy, acute miscarriage care and Rh
       And the explanation cites seed-medlineplus
       And the explanation shows the input rh
 
+    @rsa_acute_rh_weeks_unknown @rsa_acute_rh
+    Scenario: Rh negative and miscarrying, the gestational age not recorded
+      Given a patient
+      And she is having a miscarriage
+      And she is Rh negative
+      When the guidance is evaluated
+      Then urgent clinical evaluation is recommended
+      And it comes from rule RSA-ACUTE-RH-WEEKS-UNKNOWN
+      And Rh immunoglobulin is not recommended
+
     @rsa_acute_rh
     Scenario: No Rh immunoglobulin for an Rh-positive patient
       Given a patient

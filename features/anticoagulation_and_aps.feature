@@ -417,7 +417,7 @@ Feature: Anticoagulation and antiphospholipid syndrome
 
   Rule: A clinician's assertion wins over the results, and the conflict is shown
 
-    @rsa_finding_data_conflict @rsa_finding_aps_excluded
+    @rsa_finding_data_conflict @rsa_finding_aps_excluded @rsa_safety_data_conflict
     Scenario: APS recorded as excluded while the lupus anticoagulant is persistently positive
       Given a patient with 3 consecutive miscarriages at 7, 8 and 9 weeks
       And lupus anticoagulant was positive on 2026-01-05 and 2026-04-10
@@ -429,9 +429,11 @@ Feature: Anticoagulation and antiphospholipid syndrome
       # The recorded exclusion is taken as it stands: the losses then count as unexplained.
       And the finding unexplained recurrent pregnancy loss is established
       And heparin plus low-dose aspirin is advised against
-      And the patient is not referred for specialist review
+      # The disagreement itself goes to a specialist.
+      And the patient is referred for specialist review
+      And it comes from rule RSA-SAFETY-DATA-CONFLICT
 
-    @rsa_finding_data_conflict @rsa_finding_aps_confirmed
+    @rsa_finding_data_conflict @rsa_finding_aps_confirmed @rsa_safety_data_conflict
     Scenario: APS recorded as confirmed while the screening tests are negative
       Given a patient with 3 consecutive miscarriages at 7, 8 and 9 weeks
       And the antiphospholipid screening tests were negative on 2026-01-05
@@ -448,3 +450,4 @@ Feature: Anticoagulation and antiphospholipid syndrome
       And a clinician recorded antiphospholipid syndrome as confirmed
       When the guidance is evaluated
       Then the finding data conflict is not established
+      And the patient is not referred for specialist review
