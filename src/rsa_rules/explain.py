@@ -19,7 +19,7 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from .engine.facts import EngineFact
+from .engine.facts import EngineFact, show_value
 from .errors import EngineError, UnknownInterventionError
 from .knowledge.compiler import ALERT_SUFFIX, INDICATION_SUFFIX
 from .knowledge.conditions import (
@@ -47,6 +47,7 @@ from .models.results import (
     Finding,
     KnowledgeInfo,
     Reason,
+    ReasonKind,
     ReasonStatus,
     Recommendation,
     RuleCheck,
@@ -329,7 +330,7 @@ class Explainer:
     def fill(self, template: str, ctx: _Context) -> str:
         def one(match: re.Match[str]) -> str:
             value = ctx.values.get(match.group(1))
-            return "unknown" if value is None else _show(value)
+            return "unknown" if value is None else show_value(value)
 
         return _PLACEHOLDER.sub(one, template)
 
@@ -471,44 +472,17 @@ class Explainer:
                 verdict = "not established (data missing)"
             else:
                 verdict = "not established"
-            return Reason.model_construct(
-                kind="finding",
-                id=node.finding,
-                label=label,
-                status=status,
-                value=None,
-                paths=[],
-                text=f"{label}: {verdict}",
-                because=because,
-            )
+            return _ref("finding", node.finding, label, status, f"{label}: {verdict}", because)
         ref = node if isinstance(node, Ref) else None
         name = ref.name if ref is not None else ""
         if ref is not None and ref.kind == "indication":
             rule = self.kb.rules_by_id[name]
             label = f"{rule.spec.title} ({rule.id})"
             verdict = "indicated" if value is Tri.TRUE else "not indicated"
-            return Reason.model_construct(
-                kind="indication",
-                id=rule.id,
-                label=label,
-                status=status,
-                value=None,
-                paths=[],
-                text=f"{label}: {verdict}",
-                because=because,
-            )
+            return _ref("indication", rule.id, label, status, f"{label}: {verdict}", because)
         text = self.kb.definition_texts.get(name, name)
         verdict = {Tri.TRUE: "", Tri.FALSE: "not so: ", Tri.UNKNOWN: "not known: "}[value]
-        return Reason.model_construct(
-            kind="condition",
-            id=name,
-            label=text,
-            status=status,
-            value=None,
-            paths=[],
-            text=f"{verdict}{text}",
-            because=because,
-        )
+        return _ref("condition", name, text, status, f"{verdict}{text}", because)
 
     def undetermined(self, ctx: _Context, fired: set[str]) -> list[UndeterminedFinding]:
         """Finding rules whose condition is neither true nor false for lack of data."""
@@ -600,6 +574,22 @@ class _Template:
         return obj
 
 
+def _ref(
+    kind: ReasonKind, ident: str, label: str, status: ReasonStatus, text: str, because: list[Reason]
+) -> Reason:
+    """A finding, indication or named-condition reason (no value, no input paths itself)."""
+    return Reason.model_construct(
+        kind=kind,
+        id=ident,
+        label=label,
+        status=status,
+        value=None,
+        paths=[],
+        text=text,
+        because=because,
+    )
+
+
 def _distinct(reasons: list[Reason]) -> list[Reason]:
     """Each reason once (two conditions may rest on the same fact)."""
     seen: set[tuple[str, str, str]] = set()
@@ -625,16 +615,6 @@ def _restate(reason: Reason, status: ReasonStatus) -> Reason:
     )
 
 
-def _show(value: Any) -> str:
-    if value is True:
-        return "yes"
-    if value is False:
-        return "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
 def _describe(node: Compare, label: str) -> str:
     words = {
         "eq": "",
@@ -647,7 +627,9 @@ def _describe(node: Compare, label: str) -> str:
         "not_in": "none of ",
     }
     value = node.value
-    shown = ", ".join(_show(v) for v in value) if isinstance(value, tuple) else _show(value)
+    shown = (
+        ", ".join(show_value(v) for v in value) if isinstance(value, tuple) else show_value(value)
+    )
     if node.param:
         shown += f" (parameter {node.param})"
     return f"{label} {words[node.op]}{shown}".strip()

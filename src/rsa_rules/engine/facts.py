@@ -22,7 +22,7 @@ from ..knowledge.compiler import treatment_fact
 from ..knowledge.loader import KnowledgeBase
 from ..models.facts import AntiphospholipidResult, PatientFacts
 
-__all__ = ["EngineFact", "FactDeriver"]
+__all__ = ["EngineFact", "FactDeriver", "show_value"]
 
 
 class EngineFact:
@@ -135,7 +135,8 @@ class FactDeriver:
                     value,
                     (path,),
                     lambda: (
-                        f"{labels.get(name, name)}: {shown if shown is not None else _say(value)}"
+                        f"{labels.get(name, name)}: "
+                        + (shown if shown is not None else show_value(value))
                     ),
                 )
 
@@ -584,7 +585,8 @@ def _reading_key(reading: _Reading) -> tuple[date, str, str]:
     return (reading.day or date.max, reading.reading, reading.why)
 
 
-def _say(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """A value as explanations write it: yes/no, numbers without trailing zeros."""
     if value is True:
         return "yes"
     if value is False:
