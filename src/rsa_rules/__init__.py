@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from ._version import __version__
+from .cohort import evaluate_many
 from .engine import Engine
 from .errors import (
     EngineError,
@@ -56,6 +57,7 @@ __all__ = [
     "__version__",
     "default_engine",
     "evaluate",
+    "evaluate_many",
     "load_knowledge",
 ]
 

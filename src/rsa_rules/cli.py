@@ -4,6 +4,8 @@
     rsa-rules why-not FILE.json INTERVENTION [--format text|json] [--rules DIR]
     rsa-rules lint [RULES_DIR]
     rsa-rules schema
+    rsa-rules serve [--host HOST] [--port PORT] [...]     (the CDS Hooks service)
+    rsa-rules audit COHORT.jsonl --out RESULTS.parquet   (a cohort, audited)
 
 Exit status: 0 on success, 1 when lint finds errors, 2 on invalid input (the message names
 the field; no traceback).
@@ -58,6 +60,16 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("rules_dir", nargs="?", help="directory (default: the bundled one)")
 
     commands.add_parser("schema", help="print the JSON Schema of the facts document")
+
+    serve = commands.add_parser("serve", help="run the CDS Hooks 2.0 service")
+    from .service.commandline import add_serve_arguments
+
+    add_serve_arguments(serve)
+
+    audit = commands.add_parser("audit", help="audit a cohort (JSON Lines) into Parquet")
+    from .cohort.commandline import add_audit_arguments
+
+    add_audit_arguments(audit)
     return parser
 
 
@@ -67,6 +79,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "schema":
             print(json.dumps(PatientFacts.model_json_schema(), indent=2))
             return EXIT_OK
+        if args.command == "serve":
+            from .service.commandline import run_serve
+
+            return run_serve(args)
+        if args.command == "audit":
+            from .cohort.commandline import run_audit
+
+            return run_audit(args)
         if args.command == "lint":
             report = lint_knowledge(args.rules_dir)
             for line in format_report(report, args.rules_dir or "bundled knowledge base"):

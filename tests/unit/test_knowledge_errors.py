@@ -202,7 +202,7 @@ BREAKAGES = [
             'summary: "' + "Very long. " * 12 + "Avoid IVIg",
             "RSA-IMMUNO-IVIG",
             "then.0.summary",
-            ("at most 140 characters",),
+            ("at most 139 characters",),
             after=IVIG,
         ),
         id="recommendation-summary-over-140",
@@ -214,7 +214,7 @@ BREAKAGES = [
             'summary: "Risk factor: polycystic ovary syndrome' + " (PCOS)" * 20 + '"',
             "RSA-FINDING-PCOS",
             "summary",
-            ("at most 140 characters",),
+            ("at most 139 characters",),
         ),
         id="finding-summary-over-140",
     ),
@@ -626,3 +626,19 @@ def test_rule_within_durable_slot_limit_passes(tmp_path: Path) -> None:
     assert slots <= DURABLE_SLOT_LIMIT
     report = lint_knowledge(root)
     assert report.ok, [str(p) for p in report.errors]
+
+
+def test_a_summary_of_exactly_140_characters_is_refused(tmp_path: Path) -> None:
+    """CDS Hooks requires a card summary of fewer than 140 characters."""
+    root = copy_rules(tmp_path)
+    text = "Avoid IVIg: " + "x" * (140 - len("Avoid IVIg: "))
+    assert len(text) == 140
+    edit(
+        root,
+        "immunotherapy.yaml",
+        'summary: "Avoid IVIg: immunoglobulin is not supported for recurrent miscarriage, '
+        'with or without APS"',
+        f'summary: "{text}"',
+    )
+    problems = refused(root)
+    assert [(p.rule_id, p.field) for p in problems] == [("RSA-IMMUNO-IVIG", "then.0.summary")]

@@ -23,6 +23,7 @@ EXPECTED = [
     "__version__",
     "default_engine",
     "evaluate",
+    "evaluate_many",
     "load_knowledge",
 ]
 

@@ -29,7 +29,7 @@ ActionId = Literal["recommend", "consider", "avoid", "test", "refer"]
 RULE_ID = re.compile(r"^RSA-[A-Z0-9]+(-[A-Z0-9]+)+$")
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 FACT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-SUMMARY_LIMIT = 140
+SUMMARY_LIMIT = 139  # CDS Hooks: a card summary is "<140 characters"
 
 
 class _Spec(BaseModel):

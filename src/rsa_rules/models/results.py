@@ -131,7 +131,9 @@ class Recommendation(_Result):
     intervention_label: str
     action: Action
     alert: bool
-    summary: str = Field(max_length=140)
+    summary: str = Field(
+        max_length=139, description="Under 140 characters (a CDS Hooks card summary)."
+    )
     detail: str | None = None
     citations: list[Citation]
     cautions: list[str] = Field(default_factory=list)
@@ -285,3 +287,21 @@ class Evaluation(_Result):
 
     def __str__(self) -> str:
         return self.to_text()
+
+    def to_cds_cards(self, **options: Any) -> list[dict[str, Any]]:
+        """CDS Hooks 2.0 cards for the recommendations worth one (see rsa_rules.adapters)."""
+        from ..adapters.cds_hooks import evaluation_to_cards
+
+        return evaluation_to_cards(self, **options)
+
+    def to_frame(self) -> Any:
+        """One row per recommendation (pandas DataFrame; needs rsa-rules[cohort])."""
+        from ..cohort.frames import evaluation_frame
+
+        return evaluation_frame(self)
+
+    def _repr_html_(self) -> str:
+        """The evaluation as HTML, for notebooks: recommendations, explanations, sources."""
+        from ..cohort.notebook import evaluation_html
+
+        return evaluation_html(self)

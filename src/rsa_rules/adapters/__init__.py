@@ -1,0 +1,1 @@
+"""Adapters from outside formats (FHIR R4) and to outside formats (CDS Hooks cards)."""

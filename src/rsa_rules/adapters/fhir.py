@@ -1,0 +1,1189 @@
+"""FHIR R4 in: a Bundle (or a list of resources) becomes :class:`~rsa_rules.PatientFacts`.
+
+    >>> from rsa_rules.fhir import facts_from_bundle
+    >>> read = facts_from_bundle(bundle)                 # doctest: +SKIP
+    >>> evaluation = read.evaluate()                     # doctest: +SKIP
+    >>> read.references("antiphospholipid.results.1")   # doctest: +SKIP
+    ('Observation/la-2',)
+
+Resources are parsed with ``fhir.resources`` (its R4B classes, which read R4 data). Which
+codes mean what is data (``rules/fhir-codes.yaml``, see :mod:`rsa_rules.adapters.codes`);
+this module holds no clinical code or threshold. What it reads:
+
+- **Patient**: age (from ``birthDate``, on the day given as ``today``) and the patient id.
+- **Condition**: miscarriages (one loss per Condition; Conditions of one kind with the same
+  onset date are one loss), ectopic pregnancies (listed, not counted), recurrent miscarriage
+  (at least the code list's minimum number of losses), antiphospholipid syndrome (a confirmed
+  Condition records the diagnosis as confirmed, a refuted one as excluded), factor V Leiden
+  and prothrombin mutation (a carrier: read as heterozygous unless a genotype result says
+  more; the assumption is reported).
+- **Observation**: antiphospholipid tests (qualitative readings; titres with UCUM units; the
+  99th-percentile flag from a reference range that names it), F5 and F2 genotypes, protein
+  C, protein S and antithrombin levels (from the laboratory's interpretation or reference
+  range), Rh type; each dated by its effective date.
+- **MedicationRequest**, **ServiceRequest**: treatments with their status (a draft, or an
+  active proposal or plan, is *proposed*).
+
+Every fact keeps the references of the resources it came from (:attr:`FhirFacts.sources`,
+keyed by the input path the engine's explanations show), and
+:meth:`FhirFacts.cite` rewrites explanation paths into those references
+(``antiphospholipid.results.1`` -> ``Observation/la-2``). A resource the adapter cannot use is
+never dropped silently: it is listed in :attr:`FhirFacts.unused` with the reason, and every
+assumption, text-based reading and conflict is listed in :attr:`FhirFacts.notes`. Values that
+disagree (two genotypes, two Rh types) leave the fact unknown: unknown is not negative.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.medication import Medication
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.quantity import Quantity
+from fhir.resources.R4B.reference import Reference
+from fhir.resources.R4B.servicerequest import ServiceRequest
+from fhir_core.fhirabstractmodel import FHIRAbstractModel
+from pydantic import ValidationError
+
+from ..engine import validate_facts
+from ..errors import RsaRulesError
+from ..models.facts import AntiphospholipidResult, PatientFacts
+from ..models.results import Reason
+from .codes import (
+    CodeBook,
+    Concept,
+    Match,
+    NoMatch,
+    ReadsAntiphospholipid,
+    ReadsApsDiagnosis,
+    ReadsCarrier,
+    ReadsDeficiency,
+    ReadsGenotype,
+    ReadsLoss,
+    ReadsNotRecordable,
+    ReadsRecurrent,
+    ReadsRh,
+    ReadsTreatment,
+    load_code_book,
+    normalise_text,
+)
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..models.results import Evaluation
+
+__all__ = [
+    "AdapterNote",
+    "FhirError",
+    "FhirFacts",
+    "UnusedResource",
+    "facts_from_bundle",
+]
+
+_READ_TYPES = (
+    "Patient",
+    "Condition",
+    "Observation",
+    "MedicationRequest",
+    "ServiceRequest",
+    "Medication",
+)
+_CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+
+
+class FhirError(RsaRulesError, ValueError):
+    """Input that cannot be read as FHIR at all (not a resource, a Bundle or a list of them),
+    or that is ambiguous about whose data it is (two patients and none chosen)."""
+
+
+UnusedStatus = Literal["unrecognised", "invalid", "not-used"]
+
+
+@dataclass(frozen=True)
+class UnusedResource:
+    """A resource the adapter did not turn into facts, and why.
+
+    ``status`` is ``unrecognised`` (no code list names it, or a resource type the adapter does
+    not read), ``invalid`` (not valid FHIR R4), or ``not-used`` (recognised as ``concept`` but
+    not usable: its status, its value, another patient, a conflict).
+    """
+
+    reference: str
+    resource_type: str
+    status: UnusedStatus
+    reason: str
+    concept: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        out = {
+            "reference": self.reference,
+            "resource_type": self.resource_type,
+            "status": self.status,
+            "reason": self.reason,
+        }
+        if self.concept:
+            out["concept"] = self.concept
+        return out
+
+
+NoteKind = Literal["text-match", "assumption", "conflict", "merged", "count"]
+
+
+@dataclass(frozen=True)
+class AdapterNote:
+    """How something was read: a reading from text, an assumption, a merge or a conflict.
+
+    ``paths`` are the facts input paths it concerns (empty when it concerns none).
+    """
+
+    kind: NoteKind
+    text: str
+    references: tuple[str, ...]
+    paths: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "text": self.text,
+            "references": list(self.references),
+        }
+        if self.paths:
+            out["paths"] = list(self.paths)
+        return out
+
+
+@dataclass(frozen=True)
+class FhirFacts:
+    """Patient facts read from FHIR, with where every fact came from and what was not used."""
+
+    facts: PatientFacts
+    sources: Mapping[str, tuple[str, ...]]
+    unused: tuple[UnusedResource, ...]
+    notes: tuple[AdapterNote, ...]
+    patient: str | None = None
+    read: tuple[str, ...] = field(default=())
+
+    def references(self, path: str) -> tuple[str, ...]:
+        """The resources an input path (as explanations show it) came from.
+
+        An exact path first (``antiphospholipid.results.1``); else every resource under it
+        (``treatments``); else the nearest enclosing path that came from FHIR.
+        """
+        if path in self.sources:
+            return self.sources[path]
+        prefix = path + "."
+        under = [
+            ref for key, refs in self.sources.items() if key.startswith(prefix) for ref in refs
+        ]
+        if under:
+            return tuple(dict.fromkeys(under))
+        parts = path.split(".")
+        while len(parts) > 1:
+            parts.pop()
+            parent = ".".join(parts)
+            if parent in self.sources:
+                return self.sources[parent]
+        return ()
+
+    def cite_paths(self, paths: Iterable[str]) -> list[str]:
+        """Input paths rewritten into resource references; a path not from FHIR is kept."""
+        out: list[str] = []
+        for path in paths:
+            out.extend(self.references(path) or (path,))
+        return list(dict.fromkeys(out))
+
+    def cite(self, reasons: Sequence[Reason]) -> list[Reason]:
+        """Explanation reasons with their input paths rewritten into resource references."""
+        return [
+            reason.model_copy(
+                update={
+                    "paths": self.cite_paths(reason.paths),
+                    "because": self.cite(reason.because),
+                }
+            )
+            for reason in reasons
+        ]
+
+    def notes_for(self, paths: Iterable[str]) -> list[AdapterNote]:
+        """The notes about any of these input paths."""
+        wanted = set(paths)
+        return [note for note in self.notes if wanted.intersection(note.paths)]
+
+    def evaluate(self, engine: Engine | None = None) -> Evaluation:
+        """Evaluate these facts (with the default engine unless one is given)."""
+        if engine is None:
+            from .. import default_engine
+
+            engine = default_engine()
+        return engine.evaluate(self.facts)
+
+    def report(self) -> dict[str, Any]:
+        """What was read from where, what was not used and why: JSON-ready."""
+        return {
+            "patient": self.patient,
+            "read": list(self.read),
+            "sources": {path: list(refs) for path, refs in self.sources.items()},
+            "unused": [item.to_dict() for item in self.unused],
+            "notes": [note.to_dict() for note in self.notes],
+        }
+
+    def annotate(self, evaluation: Evaluation) -> dict[str, Any]:
+        """``evaluation.to_dict()`` with every explanation path rewritten into resource
+        references, and the adapter's report under ``"fhir"``."""
+        document: dict[str, Any] = _rewrite_paths(evaluation.to_dict(), self)
+        document["fhir"] = self.report()
+        return document
+
+
+def _rewrite_paths(node: Any, read: FhirFacts) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: (
+                read.cite_paths(value)
+                if key == "paths" and isinstance(value, list)
+                else _rewrite_paths(value, read)
+            )
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_rewrite_paths(item, read) for item in node]
+    return node
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Item:
+    raw: dict[str, Any]
+    type: str
+    reference: str
+    full_url: str | None
+    model: FHIRAbstractModel | None = None
+
+
+@dataclass
+class _Loss:
+    references: list[str]
+    kind: str
+    counted: bool
+    day: date | None
+
+
+@dataclass
+class _Value:
+    value: Any
+    reference: str
+    how: str
+
+
+def facts_from_bundle(
+    bundle: Any,
+    *,
+    patient_id: str | None = None,
+    today: date | None = None,
+    codes: CodeBook | None = None,
+) -> FhirFacts:
+    """Read patient facts from a FHIR R4 Bundle, a resource, or a list of them.
+
+    ``bundle`` may be JSON-like dicts or ``fhir.resources`` models; nested Bundles (e.g.
+    prefetched search results) are read entry by entry. ``patient_id`` chooses the patient
+    when there are several (resources about anyone else are reported, not read); ``today``
+    is the day ages are computed on (default: today); ``codes`` is another code book (default:
+    the bundled ``rules/fhir-codes.yaml``).
+
+    Raises :class:`FhirError` when the input is not FHIR at all, or holds several patients
+    and none is chosen.
+    """
+    return _Reader(codes or load_code_book(), patient_id, today or date.today()).read(bundle)
+
+
+class _Reader:
+    def __init__(self, codes: CodeBook, patient_id: str | None, today: date) -> None:
+        self.codes = codes
+        self.patient_id = patient_id
+        self.today = today
+        self.items: list[_Item] = []
+        self.unused: list[UnusedResource] = []
+        self.notes: list[AdapterNote] = []
+        self.read_refs: list[str] = []
+        self.losses: list[_Loss] = []
+        self.recurrent: list[tuple[str, int]] = []
+        self.diagnoses: list[_Value] = []
+        self.apl: list[tuple[dict[str, Any], str, date | None]] = []
+        self.scalars: dict[str, list[_Value]] = {}
+        self.carriers: dict[str, list[str]] = {}
+        self.treatments: list[tuple[str, str, str]] = []
+        self.medications: dict[str, _Item] = {}
+        self.referenced_medications: set[str] = set()
+        self.position = 0
+
+    # -- collecting ----------------------------------------------------------------------
+    def read(self, source: Any) -> FhirFacts:
+        self._collect(source, None)
+        self._parse_all()
+        patient = self._choose_patient()
+        keys = self._patient_keys(patient)
+        self._check_one_subject(keys)
+        for item in self.items:
+            if item.model is None or item.type in ("Patient", "Medication"):
+                continue
+            subject = _subject_of(item.model)
+            if keys and subject is not None and _patient_key(subject) not in keys:
+                self._unused(item, "not-used", f"about {subject}, not {_first(keys)}")
+                continue
+            self._read_item(item)
+        for reference, item in self.medications.items():
+            if reference not in self.referenced_medications:
+                self._unused(item, "not-used", "a Medication no MedicationRequest refers to")
+        return self._assemble(patient)
+
+    def _collect(self, source: Any, full_url: str | None) -> None:
+        if isinstance(source, FHIRAbstractModel):
+            source = json.loads(source.model_dump_json())
+        if isinstance(source, Mapping):
+            kind = source.get("resourceType")
+            if not isinstance(kind, str) or not kind:
+                raise FhirError("a FHIR resource must have a resourceType")
+            if kind == "Bundle":
+                self._collect_bundle(source)
+                return
+            self.position += 1
+            resource_id = source.get("id")
+            if isinstance(resource_id, str) and resource_id:
+                reference = f"{kind}/{resource_id}"
+            else:
+                reference = full_url or f"{kind} (item {self.position}, no id)"
+            self.items.append(_Item(dict(source), kind, reference, full_url))
+            return
+        if isinstance(source, Sequence) and not isinstance(source, (str, bytes)):
+            for item in source:
+                self._collect(item, None)
+            return
+        raise FhirError(
+            f"expected a FHIR Bundle, a resource or a list of them, not {type(source).__name__}"
+        )
+
+    def _collect_bundle(self, bundle: Mapping[str, Any]) -> None:
+        entries = bundle.get("entry")
+        if entries is None:
+            entries = []
+        if not isinstance(entries, list):
+            raise FhirError("Bundle.entry must be a list")
+        try:
+            Bundle.model_validate({key: value for key, value in bundle.items() if key != "entry"})
+        except (ValidationError, ValueError, KeyError, TypeError) as error:
+            raise FhirError(f"not a valid FHIR Bundle: {_problem(error)}") from None
+        for number, entry in enumerate(entries):
+            if not isinstance(entry, Mapping) or not isinstance(entry.get("resource"), Mapping):
+                self.position += 1
+                self.unused.append(
+                    UnusedResource(
+                        f"Bundle entry {number}", "(none)", "invalid", "the entry has no resource"
+                    )
+                )
+                continue
+            url = entry.get("fullUrl")
+            self._collect(entry["resource"], url if isinstance(url, str) and url else None)
+
+    def _parse_all(self) -> None:
+        seen: dict[str, _Item] = {}
+        kept: list[_Item] = []
+        for item in self.items:
+            earlier = seen.get(item.reference)
+            if earlier is not None:
+                if earlier.raw == item.raw:
+                    self.notes.append(
+                        AdapterNote(
+                            "merged",
+                            f"{item.reference} was given more than once; read once",
+                            (item.reference,),
+                        )
+                    )
+                else:
+                    self._unused(
+                        item, "not-used", "another version of this resource was given first"
+                    )
+                continue
+            seen[item.reference] = item
+            if item.type not in _READ_TYPES:
+                self._unused(
+                    item, "unrecognised", f"the adapter does not read {item.type} resources"
+                )
+                continue
+            try:
+                item.model = get_fhir_model_class(item.type).model_validate(item.raw)
+            except (ValidationError, ValueError, KeyError, TypeError) as error:
+                self._unused(item, "invalid", f"not valid FHIR R4: {_problem(error)}")
+                continue
+            kept.append(item)
+            if item.type == "Medication":
+                self.medications[item.reference] = item
+                if item.full_url:
+                    self.medications[item.full_url] = item
+        self.items = kept
+
+    # -- the patient ---------------------------------------------------------------------
+    def _choose_patient(self) -> _Item | None:
+        patients = [item for item in self.items if item.type == "Patient"]
+        chosen: _Item | None = None
+        if self.patient_id is not None:
+            chosen = next(
+                (
+                    p
+                    for p in patients
+                    if isinstance(p.model, Patient) and p.model.id == self.patient_id
+                ),
+                None,
+            )
+        elif len(patients) == 1:
+            chosen = patients[0]
+        elif len(patients) > 1:
+            raise FhirError(
+                f"{len(patients)} Patient resources ({', '.join(p.reference for p in patients)}): "
+                "give patient_id to choose whose facts to read"
+            )
+        for other in patients:
+            if other is not chosen:
+                wanted = f"Patient/{self.patient_id}" if self.patient_id else "the patient"
+                self._unused(other, "not-used", f"another patient than {wanted}")
+        return chosen
+
+    def _patient_keys(self, patient: _Item | None) -> set[str]:
+        keys: set[str] = set()
+        if self.patient_id is not None:
+            keys.add(f"Patient/{self.patient_id}")
+        if patient is not None:
+            keys.add(patient.reference)
+            if patient.full_url:
+                keys.add(_patient_key(patient.full_url))
+        return keys
+
+    def _check_one_subject(self, keys: set[str]) -> None:
+        if keys:
+            return
+        subjects = {
+            _patient_key(subject)
+            for item in self.items
+            if item.model is not None and (subject := _subject_of(item.model)) is not None
+        }
+        if len(subjects) > 1:
+            raise FhirError(
+                f"the resources are about {len(subjects)} patients ({', '.join(sorted(subjects))})"
+                ": give patient_id to choose whose facts to read"
+            )
+
+    # -- one resource --------------------------------------------------------------------
+    def _read_item(self, item: _Item) -> None:
+        model = item.model
+        if isinstance(model, Condition):
+            self._condition(item, model)
+        elif isinstance(model, Observation):
+            self._observation(item, model)
+        elif isinstance(model, (MedicationRequest, ServiceRequest)):
+            self._request(item, model)
+
+    def _recognised(self, item: _Item, found: Match | NoMatch) -> Concept | None:
+        if isinstance(found, NoMatch):
+            status: UnusedStatus = "not-used" if found.candidates else "unrecognised"
+            concept = found.candidates[0] if len(found.candidates) == 1 else None
+            self._unused(item, status, found.reason, concept)
+            return None
+        if found.via == "text":
+            fallback = found.concept.text_fallback
+            reason = fallback.reason if fallback else "flagged"
+            also = (
+                f" (it also carries {', '.join(found.unconfirmed)}, unconfirmed)"
+                if found.unconfirmed
+                else ""
+            )
+            self.notes.append(
+                AdapterNote(
+                    "text-match",
+                    f"{item.reference} was read as {found.concept.label} from its text "
+                    f"{found.text!r}{also}: {reason}",
+                    (item.reference,),
+                )
+            )
+        return found.concept
+
+    def _condition(self, item: _Item, condition: Condition) -> None:
+        concept = self._recognised(
+            item, self.codes.match("Condition", *_code_parts([condition.code]))
+        )
+        if concept is None:
+            return
+        reads = concept.reads
+        status = _code_in(condition.verificationStatus, _CONDITION_VERIFICATION)
+        statuses = self.codes.statuses
+        if isinstance(reads, ReadsApsDiagnosis) and status == statuses.condition_refuted:
+            self.diagnoses.append(_Value("excluded", item.reference, "refuted"))
+            self.read_refs.append(item.reference)
+            return
+        if status is None:
+            if statuses.condition_verification_missing == "skip":
+                self._unused(item, "not-used", "no verificationStatus", concept.id)
+                return
+        elif status not in statuses.condition_verification:
+            self._unused(item, "not-used", f"verificationStatus is {status}", concept.id)
+            return
+        if isinstance(reads, ReadsNotRecordable):
+            self._unused(item, "not-used", reads.reason, concept.id)
+            return
+        self.read_refs.append(item.reference)
+        if isinstance(reads, ReadsLoss):
+            onset = condition.onsetDateTime or (
+                condition.onsetPeriod.start if condition.onsetPeriod is not None else None
+            )
+            day = _as_date(onset)
+            self.losses.append(_Loss([item.reference], reads.loss_kind, reads.counted, day))
+        elif isinstance(reads, ReadsRecurrent):
+            self.recurrent.append((item.reference, reads.min_losses))
+        elif isinstance(reads, ReadsApsDiagnosis):
+            self.diagnoses.append(_Value("confirmed", item.reference, "recorded"))
+        elif isinstance(reads, ReadsCarrier):
+            self.carriers.setdefault(reads.field, []).append(item.reference)
+
+    def _observation(self, item: _Item, observation: Observation) -> None:
+        concept = self._recognised(
+            item, self.codes.match("Observation", *_code_parts([observation.code]))
+        )
+        if concept is None:
+            return
+        if observation.status not in self.codes.statuses.observation:
+            self._unused(
+                item,
+                "not-used",
+                f"status is {observation.status} (read: "
+                f"{', '.join(self.codes.statuses.observation)})",
+                concept.id,
+            )
+            return
+        if observation.dataAbsentReason is not None:
+            absent = _texts_of(observation.dataAbsentReason)
+            self._unused(
+                item, "not-used", f"no value ({', '.join(absent) or 'data absent'})", concept.id
+            )
+            return
+        effective = (
+            observation.effectiveDateTime
+            or observation.effectiveInstant
+            or (observation.effectivePeriod.start if observation.effectivePeriod else None)
+        )
+        day = _as_date(effective)
+        if effective is not None and day is None:
+            self.notes.append(
+                AdapterNote(
+                    "assumption",
+                    f"{item.reference}: effective date {effective} is not a full date; "
+                    "the result is read as undated",
+                    (item.reference,),
+                )
+            )
+        reads = concept.reads
+        if isinstance(reads, ReadsAntiphospholipid):
+            self._apl(item, observation, reads, day, concept)
+        elif isinstance(reads, ReadsGenotype):
+            genotype, why = self._genotype(observation)
+            if genotype is None:
+                self._unused(item, "not-used", why, concept.id)
+                return
+            self._scalar(item, f"inherited_thrombophilia.{reads.field}", genotype, why)
+        elif isinstance(reads, ReadsDeficiency):
+            deficient, why = self._level(observation)
+            if deficient is None:
+                self._unused(item, "not-used", why, concept.id)
+                return
+            self._scalar(item, f"inherited_thrombophilia.{reads.field}", deficient, why)
+            if reads.note and deficient:
+                self.notes.append(
+                    AdapterNote(
+                        "assumption",
+                        f"{item.reference}: {reads.note}",
+                        (item.reference,),
+                        (f"inherited_thrombophilia.{reads.field}",),
+                    )
+                )
+        elif isinstance(reads, ReadsRh):
+            rh = self._rh(observation)
+            if rh is None:
+                self._unused(
+                    item, "not-used", "its value is not read as Rh positive or negative", concept.id
+                )
+                return
+            self._scalar(item, "rh", rh, "Rh type")
+
+    def _scalar(self, item: _Item, path: str, value: Any, how: str) -> None:
+        self.read_refs.append(item.reference)
+        self.scalars.setdefault(path, []).append(_Value(value, item.reference, how))
+
+    def _request(self, item: _Item, request: MedicationRequest | ServiceRequest) -> None:
+        kind: Literal["MedicationRequest", "ServiceRequest"]
+        if isinstance(request, MedicationRequest):
+            kind = "MedicationRequest"
+            concepts: list[CodeableConcept | None] = [request.medicationCodeableConcept]
+            if request.medicationReference is not None:
+                medication = self._medication(request, request.medicationReference)
+                if medication is None:
+                    self._unused(
+                        item,
+                        "not-used",
+                        f"its medication {request.medicationReference.reference} is not in "
+                        "the data given",
+                    )
+                    return
+                concepts.append(medication.code)
+        else:
+            kind = "ServiceRequest"
+            concepts = [request.code]
+        concept = self._recognised(item, self.codes.match("Request", *_code_parts(concepts)))
+        if concept is None:
+            return
+        reads = concept.reads
+        if not isinstance(reads, ReadsTreatment):  # pragma: no cover - the schema forbids it
+            return
+        mapping = self.codes.statuses.requests[kind]
+        status = mapping.get(request.status or "")
+        if status is None:
+            self._unused(
+                item,
+                "not-used",
+                f"status is {request.status} (read: {', '.join(mapping)})",
+                concept.id,
+            )
+            return
+        if (
+            status in ("ordered", "active")
+            and request.intent in self.codes.statuses.proposal_intents
+        ):
+            status = "proposed"
+        self.read_refs.append(item.reference)
+        self.treatments.append((reads.intervention, status, item.reference))
+
+    def _medication(self, request: MedicationRequest, reference: Reference) -> Medication | None:
+        target = reference.reference or ""
+        if target.startswith("#"):
+            for contained in request.contained or ():
+                if isinstance(contained, Medication) and contained.id == target[1:]:
+                    return contained
+            return None
+        item = self.medications.get(target)
+        if item is None:
+            return None
+        self.referenced_medications.add(item.reference)
+        return item.model if isinstance(item.model, Medication) else None
+
+    # -- values --------------------------------------------------------------------------
+    def _qualitative(self, observation: Observation, rh: bool = False) -> tuple[str | None, str]:
+        codes = self.codes
+        positives = [codes.positive, *([codes.rh_positive] if rh else [])]
+        negatives = [codes.negative, *([codes.rh_negative] if rh else [])]
+        readings: set[str] = set()
+        value = observation.valueCodeableConcept
+        texts: list[str] = []
+        if value is not None:
+            for coding in value.coding or ():
+                if any(codes.answer_code(a, coding.system, coding.code) for a in positives):
+                    readings.add("positive")
+                elif any(codes.answer_code(a, coding.system, coding.code) for a in negatives):
+                    readings.add("negative")
+                if coding.display:
+                    texts.append(coding.display)
+            if value.text:
+                texts.append(value.text)
+        if observation.valueString:
+            texts.append(observation.valueString)
+        for text in texts:
+            clean = normalise_text(text)
+            if any(clean in a.text for a in positives):
+                readings.add("positive")
+            elif any(clean in a.text for a in negatives):
+                readings.add("negative")
+        for interpretation in observation.interpretation or ():
+            for coding in interpretation.coding or ():
+                if codes.system_of(coding.system) != "interpretation":
+                    continue
+                if coding.code in codes.positive.interpretation:
+                    readings.add("positive")
+                elif coding.code in codes.negative.interpretation:
+                    readings.add("negative")
+        if len(readings) > 1:
+            return None, "its value and interpretation disagree (positive and negative)"
+        if readings:
+            return readings.pop(), "reading"
+        return None, "no positive or negative reading (value code, text or interpretation)"
+
+    def _apl(
+        self,
+        item: _Item,
+        observation: Observation,
+        reads: ReadsAntiphospholipid,
+        day: date | None,
+        concept: Concept,
+    ) -> None:
+        result: dict[str, Any] = {"test": reads.test}
+        if day is not None:
+            result["date"] = day.isoformat()
+        quantity = observation.valueQuantity
+        titre: tuple[float, str, bool | None] | None = None
+        titre_problem = ""
+        if quantity is not None and reads.test != "lupus-anticoagulant":
+            titre, titre_problem = self._titre(observation, quantity)
+        if titre is not None:
+            value, unit, above = titre
+            result.update(value=value, unit=unit)
+            if above is not None:
+                result["above_99th_percentile"] = above
+        else:
+            reading, why = self._qualitative(observation)
+            if reading is None:
+                reason = titre_problem or why
+                if quantity is not None and reads.test == "lupus-anticoagulant":
+                    reason = (
+                        f"a lupus anticoagulant value needs a positive or negative reading: {why}"
+                    )
+                self._unused(item, "not-used", reason, concept.id)
+                return
+            result["result"] = reading
+        try:
+            AntiphospholipidResult.model_validate(result)
+        except ValidationError as error:
+            self._unused(item, "not-used", f"not a valid result: {_problem(error)}", concept.id)
+            return
+        self.read_refs.append(item.reference)
+        self.apl.append((result, item.reference, day))
+
+    def _titre(
+        self, observation: Observation, quantity: Quantity
+    ) -> tuple[tuple[float, str, bool | None] | None, str]:
+        codes = self.codes
+        if quantity.value is None:
+            return None, "the quantity has no value"
+        if quantity.comparator:
+            return None, (
+                f"the titre is given as {quantity.comparator}{quantity.value}: the facts take "
+                "exact titres"
+            )
+        if codes.system_of(quantity.system) != "ucum" or quantity.code not in codes.titre_units:
+            shown = quantity.code or quantity.unit or "none"
+            return None, f"its unit ({shown}) is not a UCUM titre unit in {codes.location}"
+        unit = codes.titre_units[quantity.code]
+        value = float(quantity.value)
+        above: bool | None = None
+        for reference_range in observation.referenceRange or ():
+            text = normalise_text(reference_range.text or "")
+            high = reference_range.high
+            if (
+                high is not None
+                and high.value is not None
+                and high.code == quantity.code
+                and any(phrase in text for phrase in codes.percentile_text)
+            ):
+                above = Decimal(str(value)) > high.value
+        return (value, unit, above), ""
+
+    def _genotype(self, observation: Observation) -> tuple[str | None, str]:
+        texts: list[str] = []
+        value = observation.valueCodeableConcept
+        if value is not None:
+            for coding in value.coding or ():
+                if self.codes.answer_code(self.codes.negative, coding.system, coding.code):
+                    return "negative", "genotype result"
+                if coding.display:
+                    texts.append(coding.display)
+            if value.text:
+                texts.append(value.text)
+        if observation.valueString:
+            texts.append(observation.valueString)
+        found = {
+            self.codes.genotype_text[t]
+            for t in map(normalise_text, texts)
+            if t in self.codes.genotype_text
+        }
+        if len(found) == 1:
+            return found.pop(), "genotype result"
+        shown = ", ".join(repr(t) for t in texts) or "no value"
+        if len(found) > 1:
+            return None, f"its value names more than one genotype ({shown})"
+        return None, f"its value ({shown}) is not read as negative, heterozygous or homozygous"
+
+    def _level(self, observation: Observation) -> tuple[bool | None, str]:
+        codes = self.codes
+        for interpretation in observation.interpretation or ():
+            for coding in interpretation.coding or ():
+                if codes.system_of(coding.system) != "interpretation":
+                    continue
+                if coding.code in codes.level_low:
+                    return True, "low by the laboratory's interpretation"
+                if coding.code in codes.level_not_low:
+                    return False, "not low by the laboratory's interpretation"
+        quantity = observation.valueQuantity
+        if quantity is not None and quantity.value is not None and not quantity.comparator:
+            for reference_range in observation.referenceRange or ():
+                low = reference_range.low
+                if low is not None and low.value is not None and low.code == quantity.code:
+                    below = quantity.value < low.value
+                    return below, (
+                        "below the laboratory's reference range"
+                        if below
+                        else "within or above the laboratory's reference range"
+                    )
+        return None, "no interpretation or reference range to read the level against"
+
+    def _rh(self, observation: Observation) -> str | None:
+        reading, _why = self._qualitative(observation, rh=True)
+        return reading
+
+    # -- the facts -----------------------------------------------------------------------
+    def _assemble(self, patient: _Item | None) -> FhirFacts:
+        document: dict[str, Any] = {}
+        sources: dict[str, tuple[str, ...]] = {}
+        if patient is not None and isinstance(patient.model, Patient):
+            self._patient_facts(patient, patient.model, document, sources)
+        elif self.patient_id is not None:
+            document["id"] = self.patient_id
+        self._history(document, sources)
+        self._antiphospholipid(document, sources)
+        self._inherited_and_rh(document, sources)
+        self._treatment_facts(document, sources)
+        facts = validate_facts(document)
+        notes = [_with_paths(note, sources) for note in self.notes]
+        reference = (
+            patient.reference
+            if patient is not None
+            else (f"Patient/{self.patient_id}" if self.patient_id else None)
+        )
+        return FhirFacts(
+            facts=facts,
+            sources=sources,
+            unused=tuple(self.unused),
+            notes=tuple(notes),
+            patient=reference,
+            read=tuple(dict.fromkeys(self.read_refs)),
+        )
+
+    def _patient_facts(
+        self,
+        item: _Item,
+        patient: Patient,
+        document: dict[str, Any],
+        sources: dict[str, tuple[str, ...]],
+    ) -> None:
+        if patient.id:
+            document["id"] = patient.id
+            sources["id"] = (item.reference,)
+        self.read_refs.append(item.reference)
+        birth = patient.birthDate
+        if birth is None:
+            return
+        born = _as_date(birth)
+        if born is None:
+            self.notes.append(
+                AdapterNote(
+                    "assumption",
+                    f"{item.reference}: birth date {birth} is not a full date; age left unknown",
+                    (item.reference,),
+                )
+            )
+            return
+        age = (
+            self.today.year
+            - born.year
+            - ((self.today.month, self.today.day) < (born.month, born.day))
+        )
+        try:
+            PatientFacts.model_validate({"age": age})
+        except ValidationError as error:
+            self.notes.append(
+                AdapterNote(
+                    "assumption",
+                    f"{item.reference}: age {age} on {self.today.isoformat()} is outside what "
+                    f"the facts accept ({_problem(error)}); age left unknown",
+                    (item.reference,),
+                )
+            )
+            return
+        document["age"] = age
+        sources["age"] = (item.reference,)
+
+    def _history(self, document: dict[str, Any], sources: dict[str, tuple[str, ...]]) -> None:
+        merged: list[_Loss] = []
+        for loss in self.losses:
+            twin = next(
+                (
+                    m
+                    for m in merged
+                    if loss.day is not None and m.day == loss.day and m.kind == loss.kind
+                ),
+                None,
+            )
+            if twin is None:
+                merged.append(_Loss(list(loss.references), loss.kind, loss.counted, loss.day))
+                continue
+            twin.references.extend(loss.references)
+        merged.sort(key=lambda m: (m.day is None, m.day or date.min, m.references[0]))
+        history: dict[str, Any] = {}
+        loss_paths: list[str] = []
+        if merged:
+            items = []
+            for index, loss in enumerate(merged):
+                entry: dict[str, Any] = {"kind": loss.kind}
+                if loss.day is not None:
+                    entry["date"] = loss.day.isoformat()
+                items.append(entry)
+                path = f"pregnancy_history.losses.{index}"
+                sources[path] = tuple(loss.references)
+                loss_paths.append(path)
+                if len(loss.references) > 1:
+                    self.notes.append(
+                        AdapterNote(
+                            "merged",
+                            f"{' and '.join(loss.references)} record a {loss.kind} with the same "
+                            f"onset date ({loss.day}): counted as one loss",
+                            tuple(loss.references),
+                            (path,),
+                        )
+                    )
+            history["losses"] = items
+        counted = sum(1 for loss in merged if loss.counted)
+        if self.recurrent:
+            minimum = max(n for _, n in self.recurrent)
+            references = tuple(ref for ref, _ in self.recurrent)
+            if minimum > counted:
+                history["loss_count"] = minimum
+                sources["pregnancy_history.loss_count"] = references
+                loss_paths.append("pregnancy_history.loss_count")
+                self.notes.append(
+                    AdapterNote(
+                        "assumption",
+                        f"{', '.join(references)} record recurrent miscarriage: at least "
+                        f"{minimum} losses are counted although {counted} "
+                        f"{'is' if counted == 1 else 'are'} itemised",
+                        references,
+                        ("pregnancy_history.loss_count",),
+                    )
+                )
+        if not history:
+            return
+        document["pregnancy_history"] = history
+        conditions = sum(len(loss.references) for loss in merged)
+        self.notes.append(
+            AdapterNote(
+                "count",
+                f"Pregnancy losses read from FHIR: {counted} counted from {conditions} Condition "
+                "resources (one per Condition; Conditions of one kind with the same onset date "
+                "count once; ectopic pregnancies listed, not counted). Gestational ages and "
+                "whether the losses were consecutive are not in the data.",
+                tuple(ref for loss in merged for ref in loss.references),
+                tuple(loss_paths),
+            )
+        )
+
+    def _antiphospholipid(
+        self, document: dict[str, Any], sources: dict[str, tuple[str, ...]]
+    ) -> None:
+        section: dict[str, Any] = {}
+        diagnosis = self._agree("antiphospholipid.diagnosis", self.diagnoses)
+        if diagnosis is not None:
+            section["diagnosis"] = diagnosis.value
+            sources["antiphospholipid.diagnosis"] = tuple(
+                d.reference for d in self.diagnoses if d.value == diagnosis.value
+            )
+        if self.apl:
+            ordered = sorted(self.apl, key=lambda a: (a[2] is None, a[2] or date.min, a[1]))
+            section["results"] = [result for result, _, _ in ordered]
+            for index, (_, reference, _) in enumerate(ordered):
+                sources[f"antiphospholipid.results.{index}"] = (reference,)
+        if section:
+            document["antiphospholipid"] = section
+
+    def _inherited_and_rh(
+        self, document: dict[str, Any], sources: dict[str, tuple[str, ...]]
+    ) -> None:
+        inherited: dict[str, Any] = {}
+        paths = sorted(set(self.scalars) | {f"inherited_thrombophilia.{f}" for f in self.carriers})
+        for path in paths:
+            values = self.scalars.get(path, [])
+            carriers = self.carriers.get(path.rpartition(".")[2], [])
+            chosen = self._agree(path, values)
+            if values and chosen is None:
+                continue
+            if carriers:
+                if chosen is not None and chosen.value == "negative":
+                    refs = (*carriers, *(v.reference for v in values))
+                    self._conflict(
+                        path,
+                        refs,
+                        f"{', '.join(carriers)} record a carrier, "
+                        f"{', '.join(v.reference for v in values)} a negative result",
+                    )
+                    continue
+                if chosen is None:
+                    self.notes.append(
+                        AdapterNote(
+                            "assumption",
+                            f"{', '.join(carriers)} record the mutation without its zygosity: "
+                            "read as heterozygous (at least one copy)",
+                            tuple(carriers),
+                            (path,),
+                        )
+                    )
+                    chosen = _Value("heterozygous", carriers[0], "carrier")
+            if chosen is None:  # pragma: no cover - a path always has values or carriers
+                continue
+            refs = tuple(
+                dict.fromkeys(
+                    [v.reference for v in values if v.value == chosen.value] + list(carriers)
+                )
+            )
+            if path == "rh":
+                document["rh"] = chosen.value
+            else:
+                inherited[path.rpartition(".")[2]] = chosen.value
+            sources[path] = refs
+        if inherited:
+            document["inherited_thrombophilia"] = inherited
+
+    def _agree(self, path: str, values: list[_Value]) -> _Value | None:
+        distinct = {v.value for v in values}
+        if not values:
+            return None
+        if len(distinct) == 1:
+            return values[0]
+        shown = "; ".join(f"{v.reference}: {_say(v.value)}" for v in values)
+        self._conflict(path, tuple(v.reference for v in values), shown)
+        return None
+
+    def _conflict(self, path: str, references: tuple[str, ...], shown: str) -> None:
+        self.notes.append(
+            AdapterNote(
+                "conflict",
+                f"{path} left unknown: the resources disagree ({shown})",
+                references,
+                (path,),
+            )
+        )
+        for reference in references:
+            self.unused.append(
+                UnusedResource(
+                    reference,
+                    reference.partition("/")[0],
+                    "not-used",
+                    f"disagrees with another resource about {path} (left unknown)",
+                )
+            )
+
+    def _treatment_facts(
+        self, document: dict[str, Any], sources: dict[str, tuple[str, ...]]
+    ) -> None:
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for intervention, status, reference in self.treatments:
+            grouped.setdefault((intervention, status), []).append(reference)
+        if not grouped:
+            return
+        document["treatments"] = [
+            {"intervention": intervention, "status": status} for intervention, status in grouped
+        ]
+        for index, references in enumerate(grouped.values()):
+            sources[f"treatments.{index}"] = tuple(references)
+
+    def _unused(
+        self, item: _Item, status: UnusedStatus, reason: str, concept: str | None = None
+    ) -> None:
+        self.unused.append(UnusedResource(item.reference, item.type, status, reason, concept))
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _with_paths(note: AdapterNote, sources: Mapping[str, tuple[str, ...]]) -> AdapterNote:
+    """A note about resources also names the input paths those resources became."""
+    if note.paths:
+        return note
+    paths = tuple(path for path, refs in sources.items() if set(refs) & set(note.references))
+    return AdapterNote(note.kind, note.text, note.references, paths) if paths else note
+
+
+def _code_parts(
+    concepts: Iterable[CodeableConcept | None],
+) -> tuple[list[tuple[str | None, str | None, str | None]], list[str | None]]:
+    codings: list[tuple[str | None, str | None, str | None]] = []
+    texts: list[str | None] = []
+    for concept in concepts:
+        if concept is None:
+            continue
+        texts.append(concept.text)
+        codings.extend((c.system, c.code, c.display) for c in concept.coding or ())
+    return codings, texts
+
+
+def _texts_of(concept: CodeableConcept) -> list[str]:
+    out = [concept.text] if concept.text else []
+    out.extend(c.display or c.code or "" for c in concept.coding or ())
+    return [t for t in out if t]
+
+
+def _code_in(concept: CodeableConcept | None, system: str) -> str | None:
+    if concept is None:
+        return None
+    for coding in concept.coding or ():
+        if coding.system == system and coding.code:
+            return coding.code
+    return None
+
+
+def _subject_of(model: FHIRAbstractModel) -> str | None:
+    subject = getattr(model, "subject", None)
+    if isinstance(subject, Reference) and subject.reference:
+        return subject.reference
+    return None
+
+
+_PATIENT_REF = re.compile(r"(?:^|/)(Patient/[A-Za-z0-9\-.]{1,64})(?:/_history/.*)?$")
+
+
+def _patient_key(reference: str) -> str:
+    """``https://x/fhir/Patient/1/_history/2`` -> ``Patient/1``; other references as given."""
+    found = _PATIENT_REF.search(reference)
+    return found.group(1) if found else reference
+
+
+def _first(keys: set[str]) -> str:
+    return sorted(keys)[0]
+
+
+def _as_date(value: object) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return None
+
+
+def _say(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _problem(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        parts = []
+        for item in error.errors()[:3]:
+            where = ".".join(str(p) for p in item["loc"])
+            parts.append(f"{where}: {item['msg']}" if where else item["msg"])
+        more = len(error.errors()) - 3
+        return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+    return str(error) or type(error).__name__

@@ -1,0 +1,244 @@
+"""``evaluate_many``: a cohort evaluated in order, streaming, on several processes.
+
+durable_rules is not thread-safe, so a cohort scales out with processes: each worker
+process builds its own engine once (started with the ``spawn`` method, so no worker
+inherits the parent's durable_rules state) and evaluates chunks of records. Chunks are
+submitted through a bounded window and their results are yielded in input order, so memory
+stays flat however long the input is, and a slow consumer holds the workers back instead of
+piling up results.
+
+Every input record gives exactly one :class:`~rsa_rules.cohort.records.CohortResult`:
+invalid facts give an error result naming the field and the run goes on. A chunk that
+cannot be sent to a worker (a record holding objects that cannot be pickled) is evaluated
+in the calling process instead, so it too gives its results. A worker process that dies
+(killed, out of memory) stops the run with :class:`concurrent.futures.process.BrokenProcessPool`
+rather than lose records silently.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Sized
+from concurrent.futures import Future
+from functools import partial
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .records import CohortResult, evaluate_record
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+
+__all__ = ["DEFAULT_CHUNK_SIZE", "evaluate_many"]
+
+DEFAULT_CHUNK_SIZE = 256
+"""Records per task sent to a worker process: large enough to amortise the round trip."""
+
+_IN_FLIGHT_PER_WORKER = 3
+_PROGRESS_DELAY_S = 2.0  # the automatic progress bar appears only on runs longer than this
+
+_ENGINES: dict[str | None, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def engine_for(rules: str | None) -> Engine:
+    """This process's engine for a knowledge base (``None``: the default one), built once."""
+    engine = _ENGINES.get(rules)
+    if engine is None:
+        with _ENGINES_LOCK:
+            engine = _ENGINES.get(rules)
+            if engine is None:
+                if rules is None:
+                    from .. import default_engine
+
+                    engine = default_engine()
+                else:
+                    from ..engine import Engine
+
+                    engine = Engine(rules)
+                _ENGINES[rules] = engine
+    return engine
+
+
+def evaluate_many(
+    facts: Iterable[Any],
+    workers: int | None = 1,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    progress: bool | None = None,
+    total: int | None = None,
+    explain: bool = False,
+    rules: str | Path | None = None,
+) -> Iterator[CohortResult]:
+    """Evaluate a cohort; yield one :class:`CohortResult` per record, in input order.
+
+    ``facts`` is any iterable (it is read lazily) of facts documents: dicts,
+    :class:`~rsa_rules.PatientFacts`, JSON texts of one document, or
+    :class:`~rsa_rules.cohort.Record` (a document with its file and line).
+
+    ``workers``: the number of processes; 1 (the default) evaluates in this process, ``None``
+    uses one per CPU. Worker processes are started with ``spawn``: a script that calls this
+    with ``workers > 1`` must do so under ``if __name__ == "__main__":``.
+    ``chunk_size``: records per task sent to a worker.
+    ``progress``: a progress bar on standard error (needs tqdm); ``None`` (the default) shows
+    one only when standard error is a terminal and the run lasts more than two seconds.
+    ``total``: the number of records, for the progress bar (default: ``len(facts)`` when it
+    has one). ``explain``: also return each evaluation as a dict with every explanation
+    (:meth:`~rsa_rules.Evaluation.to_dict`; much slower). ``rules``: a knowledge base
+    directory (default: the bundled one).
+
+    Invalid facts never raise: they give a result whose ``error`` names the field.
+    """
+    count = _worker_count(workers)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, not {chunk_size!r}")
+    rules_dir = None if rules is None else str(rules)
+    if rules_dir is not None:
+        from ..knowledge.loader import load_knowledge
+
+        load_knowledge(rules_dir)  # a bad knowledge base fails here, clearly, not in a worker
+    if total is None and isinstance(facts, Sized):
+        total = len(facts)
+    bar = _progress_bar(progress, total)
+    results = (
+        _in_process(facts, chunk_size, explain, rules_dir)
+        if count == 1
+        else _on_processes(facts, count, chunk_size, explain, rules_dir)
+    )
+    return _with_progress(results, bar)
+
+
+def _worker_count(workers: int | None) -> int:
+    if workers is None:
+        return max(1, os.cpu_count() or 1)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer or None, not {workers!r}")
+    return workers
+
+
+def _chunks(facts: Iterable[Any], size: int) -> Iterator[tuple[int, list[Any]]]:
+    iterator = iter(facts)
+    start = 0
+    while chunk := list(islice(iterator, size)):
+        yield start, chunk
+        start += len(chunk)
+
+
+def evaluate_chunk(
+    engine: Engine, start: int, chunk: list[Any], explain: bool
+) -> list[CohortResult]:
+    """Evaluate records ``start``, ``start + 1``, ... of a cohort."""
+    return [
+        evaluate_record(engine, item, start + offset, explain=explain)
+        for offset, item in enumerate(chunk)
+    ]
+
+
+def _in_process(
+    facts: Iterable[Any], size: int, explain: bool, rules: str | None
+) -> Generator[list[CohortResult], None, None]:
+    engine = engine_for(rules)
+    for start, chunk in _chunks(facts, size):
+        yield evaluate_chunk(engine, start, chunk, explain)
+
+
+# -- worker processes --------------------------------------------------------------------
+
+_WORKER_RULES: list[str | None] = [None]
+
+
+def _start_worker(rules: str | None) -> None:
+    """Initialise a worker process: build its one engine before the first chunk arrives."""
+    _WORKER_RULES[0] = rules
+    engine_for(rules)
+
+
+def _worker_chunk(start: int, payload: bytes, explain: bool) -> list[CohortResult]:
+    """Evaluate a pickled chunk in a worker process."""
+    chunk: list[Any] = pickle.loads(payload)  # noqa: S301 - sent by our own parent process
+    return evaluate_chunk(engine_for(_WORKER_RULES[0]), start, chunk, explain)
+
+
+def _on_processes(
+    facts: Iterable[Any], workers: int, size: int, explain: bool, rules: str | None
+) -> Generator[list[CohortResult], None, None]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(rules,),
+    )
+    pending: deque[Future[list[CohortResult]] | list[CohortResult]] = deque()
+    window = workers * _IN_FLIGHT_PER_WORKER
+    try:
+        for start, chunk in _chunks(facts, size):
+            try:
+                payload = pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # noqa: BLE001 - such records are evaluated here instead
+                pending.append(evaluate_chunk(engine_for(rules), start, chunk, explain))
+            else:
+                pending.append(pool.submit(_worker_chunk, start, payload, explain))
+            while len(pending) >= window:
+                yield _done(pending.popleft())
+        while pending:
+            yield _done(pending.popleft())
+    finally:
+        for item in pending:
+            if isinstance(item, Future):
+                item.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _done(item: Future[list[CohortResult]] | list[CohortResult]) -> list[CohortResult]:
+    return item.result() if isinstance(item, Future) else item
+
+
+# -- progress ----------------------------------------------------------------------------
+
+
+def _progress_bar(progress: bool | None, total: int | None) -> Callable[[], Any] | None:
+    """A function that opens the progress bar when the run starts, or None for no bar."""
+    if progress is False:
+        return None
+    if progress is None and not _stderr_is_terminal():
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError as error:  # pragma: no cover - tqdm comes with rsa-rules[cohort]
+        if progress is None:
+            return None
+        raise ImportError("progress=True needs tqdm: pip install 'rsa-rules[cohort]'") from error
+    delay = _PROGRESS_DELAY_S if progress is None else 0.0
+    return partial(
+        tqdm, total=total, unit="patient", file=sys.stderr, delay=delay, dynamic_ncols=True
+    )
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (AttributeError, ValueError):  # a replaced or closed stream
+        return False
+
+
+def _with_progress(
+    chunks: Generator[list[CohortResult], None, None], open_bar: Callable[[], Any] | None
+) -> Iterator[CohortResult]:
+    bar = None if open_bar is None else open_bar()
+    try:
+        for results in chunks:
+            yield from results
+            if bar is not None:
+                bar.update(len(results))
+    finally:
+        chunks.close()  # stop the workers now when the consumer stops early
+        if bar is not None:
+            bar.close()

@@ -1,0 +1,1 @@
+"""Tests of the FHIR adapter and of CDS Hooks cards."""

@@ -1,0 +1,1 @@
+"""Tests of the CDS Hooks service: HTTP, authentication, storage, command line."""
