@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 from ._version import __version__
 from .engine import Engine
 from .errors import FactsError, KnowledgeError, UnknownInterventionError
+from .jsontext import JsonTextError, loads_strict
 from .knowledge.lint import format_report, lint_knowledge
 from .models.facts import PatientFacts
 
@@ -122,29 +123,9 @@ def _read_facts(name: str) -> Any:
     except UnicodeDecodeError:
         raise _InputError(f"{name} is not UTF-8 text") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_repeats)
-    except json.JSONDecodeError as error:
-        raise _InputError(
-            f"{name} is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
-        ) from None
-    except RecursionError:
-        raise _InputError(f"{name} is nested too deeply to be a facts document") from None
-    except ValueError as error:  # e.g. an integer with more digits than Python will read
-        raise _InputError(f"{name} cannot be read: {error}") from None
-
-
-def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object; a key given twice is an error (one value would be dropped silently)."""
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _InputError(f"the key {key!r} appears twice in one JSON object")
-        out[key] = value
-    return out
-
-
-def _reject_constant(name: str) -> NoReturn:
-    raise _InputError(f"{name} is not allowed in a facts document (JSON has no {name})")
+        return loads_strict(text)
+    except JsonTextError as error:
+        raise _InputError(f"{name}: {error}") from None
 
 
 if __name__ == "__main__":  # pragma: no cover

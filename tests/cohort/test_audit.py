@@ -68,7 +68,7 @@ def test_every_record_appears_with_its_line_and_error_rows_name_the_field(
     errors = frame[frame["status"] == "error"]
     assert "pregnancy_history.losses.0.gestational_weeks" in set(errors["error_field"])
     latin = errors[errors["patient_id"].isna() & (errors["line"] == len(raw_lines))]
-    assert list(latin["error"]) == ["(document): the record is not UTF-8 text"]
+    assert list(latin["error"]) == ["(document): not UTF-8 text"]
     out_text = capsys.readouterr().out
     summary = AdherenceSummary.from_rows(frame)
     assert out_text == (

@@ -157,7 +157,10 @@ def test_rows_to_columns() -> None:
         ('{"a": 1, "a": 2}', "the key 'a' appears twice in one JSON object"),
         ('{"age": Infinity}', "Infinity is not allowed in a facts document"),
         ('{"age": -Infinity}', "-Infinity is not allowed"),
-        ("{", "not valid JSON: Expecting property name enclosed in double quotes (column 2)"),
+        (
+            "{",
+            "not valid JSON: Expecting property name enclosed in double quotes (line 1, column 2)",
+        ),
         ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
         ('{"age": ' + "9" * 5_000 + "}", "cannot be read: Exceeds the limit"),
         (b"\xff\xfe{", "not UTF-8 text"),

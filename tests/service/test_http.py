@@ -342,7 +342,7 @@ def test_null_prefetch_means_no_data_not_missing(
         ),
         (b"", "the request body is empty"),
         (b"\xff\xfe", "not UTF-8"),
-        (b'{"hook": NaN}', "NaN is not JSON"),
+        (b'{"hook": NaN}', "NaN is not allowed in a CDS Hooks request"),
         (b'{"hook": "a", "hook": "b"}', "the key 'hook' appears twice"),
         (b"[" * 5_000 + b"]" * 5_000, "nested too deeply"),
     ],

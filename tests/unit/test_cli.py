@@ -233,11 +233,9 @@ def test_invalid_facts_file_exits_2(
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        pytest.param(
-            "age: 34\n", "is not valid JSON: Expecting value (line 1, column 1)", id="yaml"
-        ),
-        pytest.param("", "is not valid JSON", id="empty"),
-        pytest.param('{"age": 34,}', "is not valid JSON", id="trailing-comma"),
+        pytest.param("age: 34\n", "not valid JSON: Expecting value (line 1, column 1)", id="yaml"),
+        pytest.param("", "not valid JSON", id="empty"),
+        pytest.param('{"age": 34,}', "not valid JSON", id="trailing-comma"),
         pytest.param('{"age": NaN}', "NaN is not allowed in a facts document", id="nan"),
         pytest.param(
             '{"current_pregnancy": {"gestational_weeks": Infinity}}',

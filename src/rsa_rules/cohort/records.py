@@ -37,13 +37,13 @@ on the others. :class:`AdherenceSummary` counts patients per rule and per alert.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ..errors import FactsError
+from ..jsontext import JsonTextError, loads_strict
 from ..models.facts import PatientFacts
 
 if TYPE_CHECKING:
@@ -189,10 +189,6 @@ def numbered_lines(stream: Iterable[bytes], source: str | None) -> Iterator[Reco
 # -- evaluating one record ---------------------------------------------------------------
 
 
-class _TextError(ValueError):
-    """A record's text is not one JSON object."""
-
-
 def parse_facts_text(text: str | bytes | bytearray) -> Any:
     """Parse the JSON text of one facts document, as strictly as ``rsa-rules evaluate``.
 
@@ -200,30 +196,9 @@ def parse_facts_text(text: str | bytes | bytearray) -> Any:
     dropped silently). Raises :class:`~rsa_rules.FactsError` naming the document.
     """
     try:
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_repeats)
-    except _TextError as error:
+        return loads_strict(text)
+    except JsonTextError as error:
         raise FactsError([("", str(error))]) from None
-    except UnicodeDecodeError:
-        raise FactsError([("", "the record is not UTF-8 text")]) from None
-    except json.JSONDecodeError as error:
-        raise FactsError([("", f"not valid JSON: {error.msg} (column {error.colno})")]) from None
-    except RecursionError:
-        raise FactsError([("", "nested too deeply to be a facts document")]) from None
-    except ValueError as error:  # e.g. an integer with more digits than Python will read
-        raise FactsError([("", f"cannot be read: {error}")]) from None
-
-
-def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _TextError(f"the key {key!r} appears twice in one JSON object")
-        out[key] = value
-    return out
-
-
-def _reject_constant(name: str) -> Any:
-    raise _TextError(f"{name} is not allowed in a facts document (JSON has no {name})")
 
 
 def _patient_id(document: Any) -> str | None:

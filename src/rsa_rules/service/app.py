@@ -14,7 +14,6 @@ over the size limit, 500 (with no detail) for a failure of the service itself.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -46,6 +45,7 @@ from ..adapters.codes import CODES_FILE, CodeBook, load_code_book
 from ..adapters.fhir import FhirError, facts_from_bundle
 from ..engine import Engine
 from ..errors import FactsError
+from ..jsontext import JsonTextError, loads_strict
 from .auth import AuthError, Client, TokenVerifier
 from .fhir_client import PrefetchError, fetch_prefetch, render_template
 from .settings import ServiceSettings
@@ -320,31 +320,9 @@ def _parse_json(body: bytes) -> Any:
     except UnicodeDecodeError:
         _fail(400, "invalid_json", "the request body is not UTF-8")
     try:
-        return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_no_repeats)
-    except json.JSONDecodeError as error:
-        _fail(
-            400,
-            "invalid_json",
-            f"the request body is not valid JSON: {error.msg} "
-            f"(line {error.lineno}, column {error.colno})",
-        )
-    except RecursionError:
-        _fail(400, "invalid_json", "the request body is nested too deeply")
-    except ValueError as error:
-        _fail(400, "invalid_json", f"the request body is not valid JSON: {error}")
-
-
-def _no_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"the key {key!r} appears twice in one object")
-        out[key] = value
-    return out
+        return loads_strict(text, what="a CDS Hooks request")
+    except JsonTextError as error:
+        _fail(400, "invalid_json", f"the request body cannot be read: {error}")
 
 
 def create_app(settings: ServiceSettings, *, engine: Engine | None = None) -> FastAPI:
