@@ -17,7 +17,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,10 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TARGET_MEDIAN_US = 300.0
 
 
-def timings(call: Callable[[], Any], rounds: int) -> list[float]:
-    for _ in range(min(rounds, 500)):
+def timings(call: Callable[[], Any], rounds: int, warmup: int | None = None) -> list[float]:
+    """Seconds taken by each of ``rounds`` calls, after ``warmup`` untimed calls
+    (default: as many as the rounds, at most 500)."""
+    for _ in range(min(rounds, 500) if warmup is None else warmup):
         call()
     out = []
     for _ in range(rounds):
@@ -39,7 +41,8 @@ def timings(call: Callable[[], Any], rounds: int) -> list[float]:
     return out
 
 
-def summary(values: list[float]) -> tuple[float, float]:
+def median_p99_us(values: Sequence[float]) -> tuple[float, float]:
+    """Median and 99th percentile, in microseconds."""
     ordered = sorted(values)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     return statistics.median(ordered) * 1e6, p99 * 1e6
@@ -69,13 +72,13 @@ def main() -> int:
             lambda d=derived: engine.run_rules(d, dispatch="host"), max(1_000, args.rounds // 5)
         )
         all_eval.extend(ev)
-        m, p = summary(ev)
-        fm, fp = summary(full)
+        m, p = median_p99_us(ev)
+        fm, fp = median_p99_us(full)
         print(
             f"{name:36} {m:8.0f} / {p:6.0f}  {fm:8.0f} / {fp:6.0f}  "
-            f"{summary(direct)[0]:14.0f}  {summary(host)[0]:12.0f}"
+            f"{median_p99_us(direct)[0]:14.0f}  {median_p99_us(host)[0]:12.0f}"
         )
-    median, p99 = summary(all_eval)
+    median, p99 = median_p99_us(all_eval)
     rate = len(all_eval) / sum(all_eval)
     print()
     print(

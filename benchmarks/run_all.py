@@ -32,13 +32,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import psutil
 
 import rsa_rules
+
+# The timing helpers of the single-evaluation benchmark, beside this file.
+from bench_evaluate import median_p99_us, timings
 from rsa_rules.engine import validate_facts
 from rsa_rules.synthetic import synthetic_patients
 
@@ -105,21 +107,6 @@ def machine() -> str:
     )
 
 
-def timings(call: Callable[[], Any], rounds: int) -> list[float]:
-    out = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        call()
-        out.append(time.perf_counter() - start)
-    return out
-
-
-def median_p99_us(values: Sequence[float]) -> tuple[float, float]:
-    ordered = sorted(values)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return statistics.median(ordered) * 1e6, p99 * 1e6
-
-
 # -- 1. cold start -----------------------------------------------------------------------
 
 
@@ -166,12 +153,12 @@ def single(report: Report, rounds: int, typical: int) -> None:
         derive: list[float] = []
         for _ in range(per):
             for doc, facts in zip(docs, derived, strict=True):
-                evaluate += timings(lambda d=doc: engine.evaluate(d), 1)
-                direct += timings(lambda f=facts: engine.run_rules(f), 1)
-                host += timings(lambda f=facts: engine.run_rules(f, dispatch="host"), 1)
-                validate += timings(lambda d=doc: validate_facts(d), 1)
+                evaluate += timings(lambda d=doc: engine.evaluate(d), 1, warmup=0)
+                direct += timings(lambda f=facts: engine.run_rules(f), 1, warmup=0)
+                host += timings(lambda f=facts: engine.run_rules(f, dispatch="host"), 1, warmup=0)
+                validate += timings(lambda d=doc: validate_facts(d), 1, warmup=0)
                 patient = validate_facts(doc)
-                derive += timings(lambda p=patient: engine.derive(p), 1)
+                derive += timings(lambda p=patient: engine.derive(p), 1, warmup=0)
         median, p99 = median_p99_us(evaluate)
         direct_median, direct_p99 = median_p99_us(direct)
         host_median, host_p99 = median_p99_us(host)
