@@ -130,7 +130,7 @@ Feature: The current pregnancy, acute miscarriage care and Rh
       Given a patient with no previous pregnancy loss
       And she is pregnant at 6 weeks with bleeding
       When the guidance is evaluated
-      Then progesterone is not considered because of previous pregnancy losses
+      Then progesterone is not considered because of previous miscarriages
       And urgent clinical evaluation is recommended
 
     @rsa_progesterone_bleeding
@@ -138,7 +138,7 @@ Feature: The current pregnancy, acute miscarriage care and Rh
       Given a patient
       And she is pregnant at 6 weeks with bleeding
       When the guidance is evaluated
-      Then progesterone is not considered because previous pregnancy losses are not recorded
+      Then progesterone is not considered because previous miscarriages are not recorded
       And for progesterone, the rule RSA-PROGESTERONE-BLEEDING is unknown
 
     @rsa_progesterone_routine

@@ -451,3 +451,103 @@ Feature: Anticoagulation and antiphospholipid syndrome
       When the guidance is evaluated
       Then the finding data conflict is not established
       And the patient is not referred for specialist review
+
+  Rule: The engine speaks only in its own context: heparin and aspirin have other indications
+    Heparin (VTE prophylaxis) and low-dose aspirin (pre-eclampsia prevention, uspstf-2021-aspirin)
+    are often ordered for reasons outside this engine. It alerts on them only when the order
+    says it is to prevent miscarriage (a stated alert), or says nothing while recurrent
+    pregnancy loss is established (an inferred alert, worded "If this is to prevent
+    miscarriage: ..."). Another stated reason, or no reason without recurrent loss: nothing.
+
+    @rsa_anticoag_alert_heparin @rsa_anticoag_alert_aspirin
+    Scenario Outline: <treatment> ordered <reason> after <losses> miscarriages
+      Given a patient with <losses> miscarriages
+      And she is 33 years old
+      And <treatment> is ordered <reason>
+      When the guidance is evaluated
+      Then <verdict>
+
+      Examples:
+        | treatment        | reason                 | losses | verdict                                              |
+        | heparin          | to prevent miscarriage | 3      | an alert is raised on heparin                         |
+        | heparin          | with no reason stated  | 3      | an alert is raised on heparin                         |
+        | heparin          | for another indication | 3      | there is no guidance on heparin                       |
+        | heparin          | to prevent miscarriage | 1      | an alert is raised on heparin                         |
+        | heparin          | with no reason stated  | 1      | there is no guidance on heparin                       |
+        | heparin          | for another indication | 1      | there is no guidance on heparin                       |
+        | low-dose aspirin | to prevent miscarriage | 3      | an alert is raised on low-dose aspirin                |
+        | low-dose aspirin | with no reason stated  | 3      | an alert is raised on low-dose aspirin                |
+        | low-dose aspirin | for another indication | 3      | there is no guidance on low-dose aspirin              |
+        | low-dose aspirin | to prevent miscarriage | 1      | an alert is raised on low-dose aspirin                |
+        | low-dose aspirin | with no reason stated  | 1      | there is no guidance on low-dose aspirin              |
+        | low-dose aspirin | for another indication | 1      | there is no guidance on low-dose aspirin              |
+
+    @rsa_anticoag_alert_heparin
+    Scenario Outline: The certainty of a heparin alert follows the stated reason
+      Given a patient with 3 miscarriages
+      And heparin is ordered <reason>
+      When the guidance is evaluated
+      Then heparin is advised against
+      And it is flagged as a <certainty> alert
+      And the explanation mentions "<wording>"
+
+      Examples:
+        | reason                 | certainty | wording                                 |
+        | to prevent miscarriage | stated    | Heparin is proposed but not indicated    |
+        | with no reason stated  | inferred  | If this is to prevent miscarriage:       |
+
+    @rsa_anticoag_alert_heparin
+    Scenario: A 65-year-old with heparin ordered and no pregnancy history gets nothing
+      Given a patient with no pregnancy history recorded
+      And she is 65 years old
+      And heparin is ordered
+      And low-dose aspirin is ordered
+      When the guidance is evaluated
+      Then the engine gives no recommendations
+      And for heparin, the rule RSA-ANTICOAG-ALERT-HEPARIN is not met
+
+    @rsa_anticoag_unexplained @rsa_caution_aspirin_preeclampsia
+    Scenario: Aspirin ordered for pre-eclampsia in unexplained recurrent loss is left alone
+      Given a patient with 3 miscarriages
+      And the antiphospholipid screening tests were negative on 2026-01-05
+      And low-dose aspirin is active for another indication
+      When the guidance is evaluated
+      Then there is no guidance on low-dose aspirin
+      And for low-dose aspirin, the rule RSA-ANTICOAG-UNEXPLAINED is blocked
+      And heparin plus low-dose aspirin is advised against
+      And it cautions that This concerns preventing miscarriage only
+
+    @rsa_caution_aspirin_preeclampsia
+    Scenario: Every advice against aspirin carries the pre-eclampsia caution
+      Given a patient with 3 miscarriages
+      And the antiphospholipid screening tests were negative on 2026-01-05
+      And low-dose aspirin is ordered
+      When the guidance is evaluated
+      Then low-dose aspirin is advised against
+      And it is flagged as an inferred alert
+      And it cautions that This concerns preventing miscarriage only
+      And the explanation cites uspstf-2021-aspirin
+
+    @rsa_anticoag_alert_heparin
+    Scenario: APS asserted with the loss count unknown: never told to avoid heparin
+      Given a patient
+      And a clinician recorded antiphospholipid syndrome as confirmed
+      And heparin is ordered to prevent miscarriage
+      When the guidance is evaluated
+      Then there is no guidance on heparin
+
+    @rsa_safety_contraindication
+    Scenario Outline: A contraindication at age <age>, heparin plus aspirin <order>
+      Given a patient with 3 miscarriages
+      And she is <age> years old
+      And a clinician recorded antiphospholipid syndrome as confirmed
+      And she has a bleeding disorder
+      And <order_step>
+      When the guidance is evaluated
+      Then <verdict>
+
+      Examples:
+        | age | order                  | order_step                                                    | verdict                                        |
+        | 55  | not ordered            | no treatment is proposed, ordered or active                   | the patient is referred for specialist review  |
+        | 56  | not ordered            | no treatment is proposed, ordered or active                   | the patient is not referred for specialist review |
+        | 56  | to prevent miscarriage | heparin plus low-dose aspirin is proposed to prevent miscarriage | the patient is referred for specialist review  |

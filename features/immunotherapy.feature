@@ -30,12 +30,19 @@ Feature: Immunotherapy: intravenous immunoglobulin and lymphocyte immunotherapy
       And heparin plus low-dose aspirin is recommended
 
     @rsa_immuno_ivig
-    Scenario: IVIg ordered with no pregnancy history recorded is still advised against
+    Scenario: IVIg ordered to prevent miscarriage with no pregnancy history recorded
+      Given a patient
+      And intravenous immunoglobulin is ordered to prevent miscarriage
+      When the guidance is evaluated
+      Then IVIg is advised against
+      And it is flagged as a stated alert
+
+    @rsa_immuno_ivig
+    Scenario: IVIg ordered with no reason and no pregnancy history: it may be for another indication
       Given a patient
       And intravenous immunoglobulin is ordered
       When the guidance is evaluated
-      Then IVIg is advised against
-      And it is flagged as an alert
+      Then there is no guidance on IVIg
 
     @rsa_immuno_ivig
     Scenario: No advice on IVIg after a single miscarriage when none is proposed
@@ -97,3 +104,39 @@ Feature: Immunotherapy: intravenous immunoglobulin and lymphocyte immunotherapy
       When the guidance is evaluated
       Then there is no guidance on lymphocyte immunotherapy
       And lymphocyte immunotherapy is not advised against because recurrent pregnancy loss is not established
+
+  Rule: IVIg has other indications; lymphocyte immunotherapy has none outside research
+    IVIg is given for immune thrombocytopenia and immunodeficiency: the engine advises against
+    it only with recurrent loss or an order that says it is to prevent miscarriage, and never
+    against an order for another stated reason. Lymphocyte immunotherapy is investigational
+    only (fda-lit-2002): it is always alerted.
+
+    @rsa_immuno_ivig @rsa_immuno_lit
+    Scenario Outline: <treatment> ordered <reason> after <losses> miscarriages
+      Given a patient with <losses> miscarriages
+      And <treatment> is ordered <reason>
+      When the guidance is evaluated
+      Then <verdict>
+
+      Examples:
+        | treatment                 | reason                 | losses | verdict                                           |
+        | IVIg                      | to prevent miscarriage | 2      | an alert is raised on IVIg                         |
+        | IVIg                      | with no reason stated  | 2      | an alert is raised on IVIg                         |
+        | IVIg                      | for another indication | 2      | there is no guidance on IVIg                       |
+        | IVIg                      | to prevent miscarriage | 0      | an alert is raised on IVIg                         |
+        | IVIg                      | with no reason stated  | 0      | there is no guidance on IVIg                       |
+        | IVIg                      | for another indication | 0      | there is no guidance on IVIg                       |
+        | lymphocyte immunotherapy  | to prevent miscarriage | 2      | an alert is raised on lymphocyte immunotherapy     |
+        | lymphocyte immunotherapy  | with no reason stated  | 2      | an alert is raised on lymphocyte immunotherapy     |
+        | lymphocyte immunotherapy  | for another indication | 2      | an alert is raised on lymphocyte immunotherapy     |
+        | lymphocyte immunotherapy  | to prevent miscarriage | 0      | an alert is raised on lymphocyte immunotherapy     |
+        | lymphocyte immunotherapy  | with no reason stated  | 0      | an alert is raised on lymphocyte immunotherapy     |
+        | lymphocyte immunotherapy  | for another indication | 0      | an alert is raised on lymphocyte immunotherapy     |
+
+    @rsa_immuno_ivig
+    Scenario: IVIg ordered for another indication: why not says the engine stays out
+      Given a patient with 3 miscarriages
+      And IVIg is ordered for another indication
+      When the guidance is evaluated
+      Then there is no guidance on IVIg
+      And for IVIg, the rule RSA-IMMUNO-IVIG is blocked

@@ -34,11 +34,12 @@ Feature: Risk factors and support
       And early prenatal care is recommended
 
     @rsa_support_counselling @rsa_support_prenatal
-    Scenario: No pregnancy loss: no bereavement support offered
+    Scenario: No pregnancy loss: no bereavement support; prenatal advice waits on the pregnancy
       Given a patient with no previous pregnancy loss
       When the guidance is evaluated
       Then there is no guidance on grief counselling
-      And early prenatal care is not recommended because of any pregnancy loss
+      And there is no guidance on early prenatal care
+      And for early prenatal care, the rule RSA-SUPPORT-PRENATAL is unknown
 
   Rule: Modifiable risk factors
 
@@ -144,3 +145,50 @@ Feature: Risk factors and support
       When the guidance is evaluated
       Then the finding polycystic ovary syndrome is not established
       And the finding uterine or cervical problem is not established
+
+  Rule: Next-pregnancy advice needs reproductive age
+    Reproductive age: at most 55 years (endocrine-menopause: natural menopause from 46 to 55),
+    age not recorded, or pregnant now. The work-up, prenatal care and counselling for a past loss
+    need it; advice against a treatment does not.
+
+    @rsa_finding_reproductive_age @rsa_support_prenatal @rsa_workup_thyroid
+    Scenario Outline: Three miscarriages at <age>
+      Given a patient with 3 miscarriages
+      And she is <age> years old
+      When the guidance is evaluated
+      Then the finding reproductive age <finding>
+      And early prenatal care <prenatal>
+      And thyroid testing <thyroid>
+      And IVIg is advised against
+
+      Examples:
+        | age | finding            | prenatal           | thyroid            |
+        | 55  | is established     | is recommended     | is requested       |
+        | 56  | is not established | is not recommended | is not requested   |
+
+    @rsa_finding_reproductive_age @rsa_support_counselling @rsa_support_prenatal
+    Scenario: A 98-year-old whose miscarriage was in 1961
+      Given a patient with these facts:
+        """
+        {"age": 98, "pregnancy_history": {"losses": [{"gestational_weeks": 8, "kind": "miscarriage", "date": "1961-05-01"}]}}
+        """
+      When the guidance is evaluated
+      Then the engine gives no recommendations
+      And for early prenatal care, the rule RSA-SUPPORT-PRENATAL is blocked
+
+    @rsa_finding_reproductive_age
+    Scenario: A current pregnancy proves reproductive age
+      Given a patient with 2 miscarriages
+      And she is 60 years old
+      And she is pregnant at 7 weeks
+      When the guidance is evaluated
+      Then the finding reproductive age is established
+      And early prenatal care is recommended
+
+    @rsa_support_counselling
+    Scenario: A miscarriage now is met with counselling at any age
+      Given a patient
+      And she is 58 years old
+      And she is having a miscarriage at 9 weeks
+      When the guidance is evaluated
+      Then grief counselling is to be considered

@@ -100,7 +100,8 @@ def patient(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         doc["id"] = draw(st.text(min_size=1, max_size=12))
     if draw(st.booleans()):
-        doc["age"] = draw(st.integers(16, 50))
+        # Every valid age, with the reproductive-age threshold (55) and its neighbours often.
+        doc["age"] = draw(st.one_of(st.integers(16, 50), st.integers(53, 58), st.integers(0, 120)))
     if draw(st.integers(0, 5)) > 0:
         doc["pregnancy_history"] = draw(history())
     if draw(st.booleans()):
@@ -180,10 +181,13 @@ def patient(draw: st.DrawFn) -> dict[str, Any]:
                 st.tuples(
                     st.sampled_from(INTERVENTIONS),
                     st.sampled_from(["proposed", "ordered", "active", "completed"]),
+                    st.sampled_from([None, "recurrent-pregnancy-loss", "other"]),
                 ),
                 unique=True,
                 max_size=4,
             )
         )
-        doc["treatments"] = [{"intervention": i, "status": s} for i, s in pairs]
+        doc["treatments"] = [
+            {"intervention": i, "status": s, **({"reason": r} if r else {})} for i, s, r in pairs
+        ]
     return doc

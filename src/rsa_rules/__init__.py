@@ -13,6 +13,7 @@ durable_rules. This is decision support: a clinician reviews the basis of every 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -68,6 +69,10 @@ def default_engine() -> Engine:
     return Engine()
 
 
-def evaluate(facts: Mapping[str, Any] | PatientFacts) -> Evaluation:
-    """Evaluate one patient with the default knowledge base."""
-    return default_engine().evaluate(facts)
+def evaluate(facts: Mapping[str, Any] | PatientFacts, as_of: date | None = None) -> Evaluation:
+    """Evaluate one patient with the default knowledge base.
+
+    ``as_of`` is the evaluation date (default: today): a result or loss dated after it is an
+    error naming its field.
+    """
+    return default_engine().evaluate(facts, as_of)

@@ -1,7 +1,7 @@
 """The ``rsa-rules`` command line.
 
-    rsa-rules evaluate FILE.json [--format text|json] [--rules DIR]
-    rsa-rules why-not FILE.json INTERVENTION [--format text|json] [--rules DIR]
+    rsa-rules evaluate FILE.json [--format text|json] [--rules DIR] [--as-of YYYY-MM-DD]
+    rsa-rules why-not FILE.json INTERVENTION [--format text|json] [--rules DIR] [--as-of ...]
     rsa-rules lint [RULES_DIR]
     rsa-rules schema
     rsa-rules serve [--host HOST] [--port PORT] [...]     (the CDS Hooks service)
@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -38,6 +39,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INPUT, f"rsa-rules: error: {message}\n")
 
 
+_AS_OF_HELP = "evaluation date, YYYY-MM-DD (default: today); later dates in the facts are errors"
+
+
+def _as_of(text: str) -> date:
+    try:
+        if len(text) != len("YYYY-MM-DD"):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="rsa-rules",
@@ -50,12 +63,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", help="facts document (JSON), or - for standard input")
     evaluate.add_argument("--format", choices=("text", "json"), default="text")
     evaluate.add_argument("--rules", help="knowledge base directory (default: the bundled one)")
+    evaluate.add_argument("--as-of", type=_as_of, help=_AS_OF_HELP)
 
     why = commands.add_parser("why-not", help="why an intervention is, or is not, advised")
     why.add_argument("file", help="facts document (JSON), or - for standard input")
     why.add_argument("intervention", help="an intervention id, e.g. heparin-plus-low-dose-aspirin")
     why.add_argument("--format", choices=("text", "json"), default="text")
     why.add_argument("--rules", help="knowledge base directory (default: the bundled one)")
+    why.add_argument("--as-of", type=_as_of, help=_AS_OF_HELP)
 
     lint = commands.add_parser("lint", help="validate and prove a knowledge base")
     lint.add_argument("rules_dir", nargs="?", help="directory (default: the bundled one)")
@@ -94,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(line, file=sys.stdout if line.startswith("ok") else sys.stderr)
             return EXIT_OK if report.ok else EXIT_LINT
         engine = Engine(args.rules)
-        evaluation = engine.evaluate(_read_facts(args.file))
+        evaluation = engine.evaluate(_read_facts(args.file), args.as_of)
         if args.command == "evaluate":
             print(evaluation.to_json() if args.format == "json" else evaluation.to_text(), end="")
             if args.format == "json":

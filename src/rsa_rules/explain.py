@@ -35,13 +35,14 @@ from .knowledge.conditions import (
     Tri,
     evaluate,
 )
-from .knowledge.loader import KnowledgeBase, Rule
+from .knowledge.loader import REASON_OTHER, REASON_STATED, KnowledgeBase, Rule, reason_fact
 from .knowledge.schema import EvidenceSpec
 from .models.results import (
     BlockedRecommendation,
     Citation,
     ConflictingEvidence,
     ContradictedClaim,
+    DataNote,
     Evaluation,
     Evidence,
     Finding,
@@ -116,6 +117,13 @@ class Explainer:
         for rule in kb.rules:
             for output in rule.spec.then:
                 self.producers.setdefault(output.intervention, []).append(rule)
+        # Scope (clinical specification 5.1): advice against a treatment that has other
+        # indications is withheld when the order states another reason.
+        self.outside_scope: dict[str, Condition] = {
+            item.id: Compare(reason_fact(item.id), "eq", REASON_OTHER)
+            for item in kb.interventions.values()
+            if item.other_indications
+        }
 
     # -- static pieces -----------------------------------------------------------------
     def citation(self, source_id: str, note: str) -> Citation:
@@ -160,6 +168,7 @@ class Explainer:
         facts: Mapping[str, EngineFact],
         fired: list[str],
         values: Mapping[str, Any] | None = None,
+        data_notes: list[DataNote] | None = None,
     ) -> Evaluation:
         if values is None:
             values = {k: f.value for k, f in facts.items()}
@@ -198,6 +207,7 @@ class Explainer:
             recommendations=recommendations,
             findings=findings,
             knowledge=self.info,
+            data_notes=data_notes or [],
             fired_rules=list(fired),
         )
         evaluation._why_not = lambda intervention: self.why_not(intervention, ctx, evaluation)
@@ -304,12 +314,19 @@ class Explainer:
             ]
         result: list[Recommendation] = []
         for index, output in enumerate(spec.then):
+            if self.out_of_scope(output.action, output.intervention, ctx):
+                continue
             template = self.templates[(rule.id, index)]
             update = dict(common)
+            summary = self.fill(output.summary, ctx) if "{" in output.summary else None
             if (rule.id, output.intervention) in alerts:
                 update["alert"] = True
-            if "{" in output.summary:
-                update["summary"] = self.fill(output.summary, ctx)
+                stated = ctx.values.get(reason_fact(output.intervention)) == REASON_STATED
+                update["alert_certainty"] = "stated" if stated else "inferred"
+                if not stated and output.intervention in self.outside_scope:
+                    summary = self.kb.scope.inferred_prefix + (summary or output.summary)
+            if summary is not None:
+                update["summary"] = summary
             if listed or (output.detail and "{" in output.detail):
                 detail = self.fill(output.detail, ctx) if output.detail else None
                 update["detail"] = " ".join(filter(None, [detail, *listed]))
@@ -323,6 +340,11 @@ class Explainer:
                 update["cautions"] = [*template.values["cautions"], *emphasis]
             result.append(template.instance(update, partial(self.explain_fired, rule, ctx)))
         return result
+
+    def out_of_scope(self, action: str, intervention: str, ctx: _Context) -> bool:
+        """An ``avoid`` of a treatment ordered for another stated indication is not given."""
+        guard = self.outside_scope.get(intervention)
+        return action == "avoid" and guard is not None and self.holds(guard, ctx)
 
     def holds(self, node: Condition, ctx: _Context) -> bool:
         return self.outcome(node, ctx).value is Tri.TRUE
@@ -527,15 +549,21 @@ class Explainer:
                 )
             for output in rule.spec.then:
                 if output.intervention == intervention:
+                    check_status, check_reasons, note = status, reasons, None
+                    if status == "fired" and self.out_of_scope(output.action, intervention, ctx):
+                        guard = self.outcome(self.outside_scope[intervention], ctx)
+                        check_status, check_reasons = "blocked", self.support(guard, ctx)
+                        note = self.kb.scope.outside
                     checks.append(
                         RuleCheck(
                             rule_id=rule.id,
                             title=rule.spec.title,
                             action=output.action,
                             intervention=intervention,
-                            status=status,  # type: ignore[arg-type]
+                            status=check_status,  # type: ignore[arg-type]
                             condition_text=rule.spec.condition_text,
-                            reasons=reasons,
+                            reasons=check_reasons,
+                            note=note,
                         )
                     )
         produced = [r for r in evaluation.recommendations if r.intervention == intervention]
@@ -652,7 +680,7 @@ def _cite(citation: Citation) -> str:
         extra = f" [{citation.document}]"
     if link and not citation.verified:
         extra += " (identifier not yet verified)"
-    return f"[{citation.id}] {citation.title} ({citation.year}){extra}: {citation.note}"
+    return f"[{citation.id}] {citation.dated_title}{extra}: {citation.note}"
 
 
 def render_text(evaluation: Evaluation) -> str:
@@ -665,7 +693,7 @@ def render_text(evaluation: Evaluation) -> str:
     out.append("This is decision support: a clinician reviews the basis of every item.")
     for index, rec in enumerate(evaluation.recommendations, 1):
         out.append("")
-        flag = "ALERT " if rec.alert else ""
+        flag = f"ALERT ({rec.alert_certainty}) " if rec.alert else ""
         out.append(f"{index}. {flag}{rec.action.upper()} {rec.intervention_label}: {rec.summary}")
         out.append(f"   rule {rec.rule_id} v{rec.rule_version}; evidence: {rec.evidence.grade}")
         if rec.detail:
@@ -688,6 +716,10 @@ def render_text(evaluation: Evaluation) -> str:
             out.append(f"   caution: {caution}")
         out.append("   sources:")
         out.extend(f"     {_cite(c)}" for c in rec.citations)
+    if evaluation.data_notes:
+        out.append("")
+        out.append("Data notes:")
+        out.extend(f"- {note.note}  [{note.path}]" for note in evaluation.data_notes)
     if evaluation.findings:
         out.append("")
         out.append("Findings:")
@@ -715,6 +747,8 @@ def render_why_not(answer: WhyNot) -> str:
         out.append("- no rule of this knowledge base produces it")
     for check in answer.rules:
         out.append(f"- {check.rule_id} ({check.action}): {check.status}. {check.condition_text}")
+        if check.note:
+            out.append(f"    {check.note}")
         for reason in check.reasons:
             out.extend(_reason_lines(reason, 1))
     return "\n".join(out) + "\n"

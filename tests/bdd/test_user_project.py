@@ -149,7 +149,7 @@ def test_a_failed_check_reads_as_the_clinician_wrote_it(pytester: pytest.Pyteste
             "The engine answered:",
             "*TEST antiphospholipid antibody testing ?RSA-TEST-APL?: Test for antiphospholipid*",
             "*AVOID intravenous immunoglobulin (IVIg) ?RSA-IMMUNO-IVIG?*",
-            "  findings: pregnancy-losses (2), recurrent-pregnancy-loss (2)",
+            "  findings: pregnancy-losses (2), recurrent-pregnancy-loss (2), reproductive-age",
             "Explanation:",
             "  Why not heparin-plus-low-dose-aspirin?",
             "  - RSA-ANTICOAG-APS (recommend): not met.*",

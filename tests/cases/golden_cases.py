@@ -46,6 +46,8 @@ EXPECT_KEYS: dict[str, str] = {
     "not_yet_done": '{"RULE-ID": [labels]}: the tests listed as not yet done',
     "optional_not_yet_done": '{"RULE-ID": [labels]}: the optional tests not yet done',
     "finding_values": '{"finding-id": value}: the value a finding carries',
+    "alert_certainty": '{"RULE-ID": "stated" | "inferred"}: the certainty of that rule\'s alert',
+    "data_notes": "the input paths of the data notes, in order",
     "text_contains": '[{"rule_id" | "finding" | "anywhere", "text"}]: explanation wording',
 }
 

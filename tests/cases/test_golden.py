@@ -141,6 +141,14 @@ def test_golden_case(case: GoldenCase, engine: rsa_rules.Engine) -> None:
         for rule_id, labels in expect.get(key, {}).items():
             assert getattr(only_recommendation(evaluation, rule_id), key) == labels, rule_id
 
+    for rule_id, certainty in expect.get("alert_certainty", {}).items():
+        rec = only_recommendation(evaluation, rule_id)
+        assert rec.alert, rule_id
+        assert rec.alert_certainty == certainty, (rule_id, rec.alert_certainty)
+
+    if "data_notes" in expect:
+        assert [note.path for note in evaluation.data_notes] == expect["data_notes"]
+
     for finding_id, value in expect.get("finding_values", {}).items():
         finding = evaluation.finding(finding_id)
         assert finding is not None, finding_id
@@ -204,6 +212,8 @@ def test_recommendations_are_consistent(case: GoldenCase, engine: rsa_rules.Engi
     """Spec invariants that hold for every patient (CLINICAL.md sections 2 and 5)."""
     evaluation = evaluation_of(engine, case)
     current = current_interventions(case.facts)
+    for rec in evaluation.recommendations:
+        assert (rec.alert_certainty is not None) == rec.alert, f"{rec.rule_id}: certainty"
     for rec in evaluation.alerts:
         assert rec.action == "avoid", f"{rec.rule_id}: an alert says avoid"
         assert rec.intervention in current, f"{rec.rule_id}: alert on {rec.intervention}"
@@ -253,7 +263,7 @@ def test_case_file_is_well_formed(case: GoldenCase, kb: KnowledgeBase) -> None:
         *expect.get("why_not", {}).get("rules", {}),
         *(
             rid
-            for key in ("due", "conflicts", "contradicted_claims", "blocked")
+            for key in ("due", "conflicts", "contradicted_claims", "blocked", "alert_certainty")
             for rid in expect.get(key, {})
         ),
     ]

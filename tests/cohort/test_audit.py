@@ -178,10 +178,10 @@ def test_engine_failures_are_rows_and_exit_status_1(
     engine = rsa_rules.default_engine()
     real = engine.evaluate
 
-    def flaky(facts: Any) -> Any:
+    def flaky(facts: Any, as_of: Any = None) -> Any:
         if isinstance(facts, dict) and facts.get("id") == "p1":
             raise rsa_rules.EngineError("boom")
-        return real(facts)
+        return real(facts, as_of)
 
     monkeypatch.setattr(engine, "evaluate", flaky)
     source = _write_cohort(tmp_path / "c.jsonl", [json.dumps({"id": f"p{i}"}) for i in range(3)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import pickle
 import threading
@@ -126,7 +127,7 @@ def test_the_worker_functions_in_this_process() -> None:
     parallel._start_worker(None)
     assert parallel.engine_for(None) is rsa_rules.default_engine()
     payload = pickle.dumps([{"id": "w"}, "nope"])
-    results = parallel._worker_chunk(40, payload, False)
+    results = parallel._worker_chunk(40, payload, False, dt.date.today())
     assert [(r.index, r.patient_id, r.ok) for r in results] == [(40, "w", True), (41, None, False)]
 
 

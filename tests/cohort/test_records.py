@@ -85,7 +85,7 @@ def test_several_problems_are_all_listed(engine: rsa_rules.Engine) -> None:
 def test_an_engine_failure_is_an_error_row_not_a_crash(
     engine: rsa_rules.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(facts: Any) -> Any:
+    def broken(facts: Any, as_of: Any = None) -> Any:
         raise rsa_rules.EngineError("the rules disagree with their explanation")
 
     monkeypatch.setattr(engine, "evaluate", broken)
@@ -137,12 +137,13 @@ def test_rows_one_per_recommendation_ranked_or_one_for_a_patient_with_none(
             "action": rec.action,
             "intervention": rec.intervention,
             "alert": rec.alert,
+            "alert_certainty": rec.alert_certainty,
             "summary": rec.summary,
             "error_field": None,
             "error": None,
         }
     [empty] = evaluate_record(engine, {"id": "nobody"}, 9).rows()
-    assert empty == (None, 10, "nobody", "no recommendation", *(None,) * 9)
+    assert empty == (None, 10, "nobody", "no recommendation", *(None,) * 10)
 
 
 def test_rows_to_columns() -> None:

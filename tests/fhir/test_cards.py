@@ -85,9 +85,15 @@ def test_the_cards_worth_showing_leave_out_avoid_advice_nobody_asked_about() -> 
 
 
 def test_an_alert_is_a_warning_with_override_reasons() -> None:
-    evaluation = rsa_rules.evaluate(
+    stated = {"intervention": "ivig", "status": "proposed", "reason": "recurrent-pregnancy-loss"}
+    inferred = rsa_rules.evaluate(
         _two_losses(treatments=[{"intervention": "ivig", "status": "proposed"}])
     )
+    quiet = _by_topic(inferred.to_cds_cards())["RSA-IMMUNO-IVIG"]
+    assert quiet["indicator"] == "info"  # no reason stated: it may be for another indication
+    assert quiet["summary"].startswith("If this is to prevent miscarriage: ")
+    assert quiet["overrideReasons"]
+    evaluation = rsa_rules.evaluate(_two_losses(treatments=[stated]))
     cards = evaluation.to_cds_cards()
     card = _by_topic(cards)["RSA-IMMUNO-IVIG"]
     check_card(card)
@@ -108,7 +114,7 @@ def test_a_card_explains_itself_and_links_its_sources() -> None:
     card = _by_topic(evaluation.to_cds_cards())["RSA-ANTICOAG-APS"]
     detail = card["detail"]
     assert detail.startswith(
-        "**Recommend: heparin plus low-dose aspirin** (rule `RSA-ANTICOAG-APS` v1"
+        "**Recommend: heparin plus low-dose aspirin** (rule `RSA-ANTICOAG-APS` v2"
     )
     for part in ("**Why**", "**Cautions**", "**Sources**", "[empson-2005]", "knowledge base"):
         assert part.lower() in detail.lower(), part
@@ -335,7 +341,7 @@ def _order_case(*resources: dict[str, Any], drafts: list[str]) -> tuple[list[dic
     return cards, read
 
 
-def test_an_ivig_draft_order_is_a_warning_with_a_removal_suggestion() -> None:
+def test_an_ivig_draft_order_without_a_reason_is_info_with_a_removal_suggestion() -> None:
     cards, _ = _order_case(
         miscarriage("m1", "2024-01-01"),
         miscarriage("m2", "2025-01-01"),
@@ -344,7 +350,7 @@ def test_an_ivig_draft_order_is_a_warning_with_a_removal_suggestion() -> None:
     )
     (card,) = cards
     check_card(card)
-    assert card["indicator"] == "warning"
+    assert card["indicator"] == "info"  # inferred: the order states no reason
     assert card["overrideReasons"]
     assert card["source"]["topic"]["code"] == "RSA-IMMUNO-IVIG"
     (suggestion,) = card["suggestions"]
@@ -360,12 +366,13 @@ def test_an_ivig_draft_order_is_a_warning_with_a_removal_suggestion() -> None:
     assert "Order concerned: `MedicationRequest/ivig-1`" in card["detail"]
 
 
-def test_an_ivig_order_is_checked_even_without_recurrent_loss() -> None:
+def test_an_ivig_order_without_recurrent_loss_or_a_reason_gets_no_card() -> None:
+    # IVIg has other indications (immune thrombocytopenia): outside this engine's context.
     cards, _ = _order_case(ivig_order("ivig-1"), drafts=["MedicationRequest/ivig-1"])
-    assert [c["source"]["topic"]["code"] for c in cards] == ["RSA-IMMUNO-IVIG"]
+    assert cards == []
 
 
-def test_heparin_without_a_confirmed_thrombophilia_is_a_warning_and_with_aps_is_silent() -> None:
+def test_heparin_without_a_confirmed_thrombophilia_is_info_and_with_aps_is_silent() -> None:
     heparin = medication_request("hep", (ATC, "B01AB05", "enoxaparin"), status="draft")
     aspirin = medication_request("asa", (ATC, "B01AC06", "aspirin"), status="draft")
     losses = (miscarriage("m1", "2024-01-01"), miscarriage("m2", "2025-01-01"))
@@ -376,7 +383,7 @@ def test_heparin_without_a_confirmed_thrombophilia_is_a_warning_and_with_aps_is_
         "RSA-ANTICOAG-ALERT-HEPARIN",
         "RSA-ANTICOAG-ALERT-ASPIRIN",
     }
-    assert all(c["indicator"] == "warning" for c in cards)
+    assert all(c["indicator"] == "info" for c in cards)  # no reason stated on the orders
     aps = [
         e["resource"] for e in aps_bundle()["entry"] if e["resource"]["resourceType"] != "Patient"
     ]
@@ -411,14 +418,14 @@ def _drafts(intervention: str) -> list[Any]:
     return [DraftOrder("urn:uuid:draft", intervention, "treatments.0")]
 
 
-def test_lymphocyte_immunotherapy_service_request_is_a_warning() -> None:
+def test_lymphocyte_immunotherapy_service_request_is_always_a_card() -> None:
     cards, _ = _order_case(
         service_request("lit", text="Partner lymphocyte immunisation", status="draft"),
         drafts=["ServiceRequest/lit"],
     )
     (card,) = cards
     assert card["source"]["topic"]["code"] == "RSA-IMMUNO-LIT"
-    assert card["indicator"] == "warning"
+    assert card["indicator"] == "info"  # always alerted; inferred, as the order states no reason
 
 
 def test_draft_orders_are_only_the_resources_named() -> None:

@@ -17,8 +17,7 @@ import yaml
 
 import rsa_rules
 from rsa_rules.engine import validate_facts
-from rsa_rules.knowledge.compiler import treatment_fact
-from rsa_rules.knowledge.loader import KnowledgeBase, Rule
+from rsa_rules.knowledge.loader import KnowledgeBase, Rule, reason_fact, treatment_fact
 from rsa_rules.models.facts import Intervention
 
 from ..cases.golden_cases import load_cases, passing_cases
@@ -28,6 +27,7 @@ RULE_ID = re.compile(r"^RSA-[A-Z0-9]+(-[A-Z0-9]+)+$")
 
 # The finding ids of CLINICAL.md section 4 (part of the public contract).
 CLINICAL_FINDINGS = (
+    "reproductive-age",
     "pregnancy-losses",
     "recurrent-pregnancy-loss",
     "aps-laboratory-criterion",
@@ -224,6 +224,10 @@ def test_every_fact_is_derived_for_some_golden_case(
         )
         derived |= set(facts)
     treatment_facts = {treatment_fact(intervention) for intervention in kb.interventions}
+    reason_facts = {reason_fact(intervention) for intervention in kb.interventions}
     assert treatment_facts <= set(kb.facts), "every intervention has its current_* fact"
-    never = sorted(set(kb.facts) - derived - treatment_facts)
+    assert reason_facts <= set(kb.facts), "every intervention has its reason_* fact"
+    # Generated per intervention by one derivation: one of each family is enough here.
+    assert derived & reason_facts, "no case derives a reason_* fact"
+    never = sorted(set(kb.facts) - derived - treatment_facts - reason_facts)
     assert never == []

@@ -174,3 +174,61 @@ def test_the_compiled_ruleset_read_independently_fires_what_durable_rules_fires(
         for name, derived_fact in stratum.outputs.items():
             outputs[derived_fact] = "yes" if name in here else "no"
     assert sorted(fired) == sorted(expected)
+
+
+# Treatments given for other indications too (clinical specification 5.1).
+_OTHER_INDICATIONS = ("heparin", "low-dose-aspirin", "heparin-plus-low-dose-aspirin", "ivig")
+
+
+def _about(evaluation: rsa_rules.Evaluation, intervention: str) -> set[tuple[str, str, bool]]:
+    return {
+        (rec.rule_id, rec.action, rec.alert)
+        for rec in evaluation.recommendations
+        if rec.intervention == intervention
+    }
+
+
+@SETTINGS
+@given(
+    patient(),
+    st.sampled_from(_OTHER_INDICATIONS),
+    st.sampled_from(["proposed", "ordered", "active", "completed"]),
+)
+def test_a_stated_other_reason_never_adds_advice_on_that_treatment(
+    doc: dict[str, Any], intervention: str, status: str
+) -> None:
+    treatments = [t for t in doc.get("treatments") or [] if t["intervention"] != intervention]
+    before = {**doc, "treatments": [*treatments, {"intervention": intervention, "status": status}]}
+    after = {
+        **doc,
+        "treatments": [
+            *treatments,
+            {"intervention": intervention, "status": status, "reason": "other"},
+        ],
+    }
+    added = _about(rsa_rules.evaluate(after), intervention) - _about(
+        rsa_rules.evaluate(before), intervention
+    )
+    assert not added, f"reason other added {added} on {intervention} for {after}"
+    if status != "completed":  # a completed treatment is not under way: its reason is moot
+        assert not any(
+            rec.action == "avoid" and rec.intervention == intervention
+            for rec in rsa_rules.evaluate(after).recommendations
+        ), "an avoid of a treatment under way for another indication"
+
+
+@SETTINGS
+@given(patient())
+def test_alert_certainty_follows_the_stated_reason(doc: dict[str, Any]) -> None:
+    evaluation = rsa_rules.evaluate(doc)
+    for rec in evaluation.recommendations:
+        if not rec.alert:
+            assert rec.alert_certainty is None, rec.rule_id
+            continue
+        reasons = {
+            t.get("reason")
+            for t in doc.get("treatments") or []
+            if t["intervention"] == rec.intervention and t["status"] != "completed"
+        }
+        stated = "recurrent-pregnancy-loss" in reasons
+        assert rec.alert_certainty == ("stated" if stated else "inferred"), (rec.rule_id, doc)

@@ -118,7 +118,7 @@ def test_patient_view_for_an_aps_patient_given_as_a_fhir_bundle(
     assert "unused" not in report
 
 
-def test_order_sign_with_an_ivig_draft_order_returns_a_warning(
+def test_order_sign_with_an_ivig_draft_order_and_no_reason_returns_an_info_card(
     client: httpx.Client, server: LiveServer, mint: Mint
 ) -> None:
     draft = ivig_order("ivig-1", status="draft")
@@ -129,9 +129,10 @@ def test_order_sign_with_an_ivig_draft_order_returns_a_warning(
     response = call(client, server, mint, ORDER_SIGN, document)
     assert response.status_code == 200, response.text
     (card,) = check_response(response.json())
-    assert card["indicator"] == "warning"
+    # The order states no reason: recurrent loss is established, so the alert is inferred.
+    assert card["indicator"] == "info"
     assert card["source"]["topic"]["code"] == "RSA-IMMUNO-IVIG"
-    assert card["summary"].startswith("Avoid IVIg")
+    assert card["summary"].startswith("If this is to prevent miscarriage: Avoid IVIg")
     assert {r["code"] for r in card["overrideReasons"]} >= {
         "research-protocol",
         "informed-patient-choice",
@@ -148,7 +149,9 @@ def test_order_select_checks_only_the_selected_orders(
     client: httpx.Client, server: LiveServer, mint: Mint
 ) -> None:
     drafts = bundle(ivig_order("ivig-1"), ivig_order("ivig-2"))
-    prefetch = prefetch_of(bundle(patient()))
+    prefetch = prefetch_of(
+        bundle(patient(), miscarriage("m1", "2024-01-01"), miscarriage("m2", "2025-02-01"))
+    )
     document = hook_request(
         "order-select", prefetch, draftOrders=drafts, selections=["MedicationRequest/ivig-2"]
     )
@@ -486,8 +489,14 @@ def test_the_service_builds_its_engine_from_a_knowledge_base_directory(
         response = client.post(
             own.endpoint(ORDER_SIGN),
             json=hook_request(
-                "order-sign", prefetch_of(bundle(patient())), draftOrders=bundle(ivig_order())
+                "order-sign",
+                prefetch_of(
+                    bundle(
+                        patient(), miscarriage("m1", "2024-01-01"), miscarriage("m2", "2025-02-01")
+                    )
+                ),
+                draftOrders=bundle(ivig_order()),
             ),
         )
     (card,) = check_response(response.json())
-    assert card["indicator"] == "warning"
+    assert card["source"]["topic"]["code"] == "RSA-IMMUNO-IVIG"

@@ -384,9 +384,12 @@ def _broken_copy(tmp_path: Path) -> Path:
     shutil.copytree(RULES, rules)
     path = rules / "immunotherapy.yaml"
     text = path.read_text(encoding="utf-8")
-    assert text.count("{fact: current_ivig, eq: true}") == 1
+    assert text.count("{fact: reason_ivig, eq: recurrent-pregnancy-loss}") == 1
     path.write_text(
-        text.replace("{fact: current_ivig, eq: true}", "{fact: current_ivigg, eq: true}"),
+        text.replace(
+            "{fact: reason_ivig, eq: recurrent-pregnancy-loss}",
+            "{fact: reason_ivigg, eq: recurrent-pregnancy-loss}",
+        ),
         encoding="utf-8",
     )
     return rules
@@ -399,8 +402,8 @@ def test_lint_broken_copy_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert "ok:" not in out
     assert err.startswith("error: immunotherapy.yaml:")
     assert "rule RSA-IMMUNO-IVIG" in err
-    assert "field when.any.1.fact" in err
-    assert "unknown fact 'current_ivigg'; did you mean 'current_ivig'?" in err
+    assert "field when.any.1.all.1.fact" in err
+    assert "unknown fact 'reason_ivigg'; did you mean 'reason_ivig'?" in err
     assert "Traceback" not in err
 
 

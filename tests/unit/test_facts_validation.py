@@ -235,11 +235,37 @@ def test_real_dates_accepted(where: str) -> None:
     ),
     pytest.param(
         Bad(
-            {"pregnancy_history": {"losses": [{"fetal_karyotype": "46,XX"}]}},
+            {"pregnancy_history": {"losses": [{"fetal_karyotype": "unknown"}]}},
             "pregnancy_history.losses.0.fetal_karyotype",
             "'normal' or 'abnormal'",
         ),
         id="fetal-karyotype",
+    ),
+    pytest.param(
+        Bad(
+            {"pregnancy_history": {"losses": [{"fetal_karyotype": "46,XX"}]}},
+            "pregnancy_history.losses.0.fetal_karyotype",
+            "'46,XX' is a karyotype formula; record the result instead: 'normal'",
+        ),
+        id="fetal-karyotype-iscn",
+    ),
+    pytest.param(
+        Bad(
+            {"pregnancy_history": {"losses": [{"fetal_karyotype": "47,XY,+21"}]}},
+            "pregnancy_history.losses.0.fetal_karyotype",
+            "'abnormal' for a chromosomal abnormality",
+        ),
+        id="fetal-karyotype-iscn-abnormal",
+    ),
+    pytest.param(Bad({"age": 121}, "age", "less than or equal to 120"), id="age-over-120"),
+    pytest.param(Bad({"age": -1}, "age", "greater than or equal to 0"), id="age-negative"),
+    pytest.param(
+        Bad(
+            {"treatments": [{"intervention": "heparin", "status": "ordered", "reason": "vte"}]},
+            "treatments.0.reason",
+            "'recurrent-pregnancy-loss' or 'other'",
+        ),
+        id="treatment-reason",
     ),
     pytest.param(Bad({"rh": "Rh-"}, "rh", "'positive' or 'negative'"), id="rh"),
     pytest.param(
@@ -845,7 +871,7 @@ def test_good_antiphospholipid_result_accepted(result: dict[str, Any]) -> None:
                 ]
             },
             "treatments",
-            "('ivig', 'proposed') is listed twice",
+            "'ivig proposed' is listed twice",
         ),
         id="duplicate-treatment",
     ),

@@ -104,11 +104,11 @@ BREAKAGES = [
     pytest.param(
         Breakage(
             "immunotherapy.yaml",
-            "{fact: current_ivig, eq: true}",
-            "{fact: current_ivigg, eq: true}",
+            "{fact: reason_ivig, eq: recurrent-pregnancy-loss}",
+            "{fact: reason_ivigg, eq: recurrent-pregnancy-loss}",
             "RSA-IMMUNO-IVIG",
-            "when.any.1.fact",
-            ("unknown fact 'current_ivigg'", "did you mean 'current_ivig'?"),
+            "when.any.1.all.1.fact",
+            ("unknown fact 'reason_ivigg'", "did you mean 'reason_ivig'?"),
         ),
         id="unknown-fact-with-hint",
     ),
@@ -266,7 +266,7 @@ BREAKAGES = [
     pytest.param(
         Breakage(
             "immunotherapy.yaml",
-            "    version: 1\n",
+            "    version: 2\n",
             "",
             "RSA-IMMUNO-IVIG",
             "version",
@@ -376,7 +376,7 @@ def test_unmodified_copy_loads_and_lints(tmp_path: Path) -> None:
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     root = copy_rules(tmp_path)
-    edit(root, "immunotherapy.yaml", "{fact: current_ivig,", "{fact: current_ivigg,")
+    edit(root, "immunotherapy.yaml", "{fact: reason_ivig,", "{fact: reason_ivigg,")
     edit(root, "support.yaml", "source: seed-medlineplus", "source: seed-medline")
     edit(
         root,
@@ -422,7 +422,7 @@ def test_repeated_key_in_a_rule_is_refused(tmp_path: Path) -> None:
         root,
         "immunotherapy.yaml",
         "    then:\n",
-        "    when: {fact: current_ivig, eq: true}\n    then:\n",
+        "    when: {fact: reason_ivig, eq: recurrent-pregnancy-loss}\n    then:\n",
         after=IVIG,
     )
     problems = refused(root)

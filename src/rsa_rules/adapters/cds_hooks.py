@@ -11,10 +11,12 @@ the explanation: the recommendation, why (down to the FHIR resources when the fa
 FHIR), the evidence and its conflicts, cautions and sources.
 
 Which recommendations are worth a card: every one except an ``avoid`` about something no one
-has proposed (``include_avoid=True`` adds those). An alert (something proposed, ordered or
-active that the guidance advises against) and a recommendation blocked by a contraindication
-are ``warning`` cards with override reasons; the others are ``info``. Test recommendations
-suggest draft orders for the tests named, where the code lists hold a confirmed code.
+has proposed (``include_avoid=True`` adds those). An alert whose order states that it is to
+prevent miscarriage (certainty ``stated``) and a recommendation blocked by a contraindication
+are ``warning`` cards with override reasons; an alert inferred (no reason stated, recurrent
+loss established) is an ``info`` card with override reasons; the others are ``info``. Test
+recommendations suggest draft orders for the tests named, where the code lists hold a
+confirmed code.
 
 Code systems for override reasons and topics, the tests that can be ordered and how draft
 orders relate to recommendations are data (``rules/fhir-codes.yaml``, ``cds_hooks``).
@@ -327,7 +329,7 @@ def evaluation_to_cards(
     for recommendation in evaluation.recommendations:
         if recommendation.action == "avoid" and not recommendation.alert and not include_avoid:
             continue
-        warning = recommendation.alert or bool(recommendation.blocked)
+        warning = _stated_alert(recommendation) or bool(recommendation.blocked)
         suggestions, unordered = _test_suggestions(recommendation, context)
         cards.append(
             _card(
@@ -335,7 +337,7 @@ def evaluation_to_cards(
                 context,
                 indicator="warning" if warning else "info",
                 suggestions=suggestions,
-                override=warning,
+                override=warning or recommendation.alert,
                 orders=_current_orders(recommendation, fhir),
                 unordered=unordered,
             )
@@ -380,12 +382,14 @@ def order_cards(
         paths = {path for leaf in _leaves(recommendation.because) for path in leaf.paths}
         warned: list[DraftOrder] = []
         related: list[DraftOrder] = []
+        loud = False
         for order in orders:
             concerned = checks.get(order.intervention, (order.intervention,))
             alert = recommendation.alert and recommendation.intervention in concerned
             blocked = any(b.intervention in concerned for b in recommendation.blocked)
             if alert or blocked:
                 warned.append(order)
+                loud = loud or blocked or _stated_alert(recommendation)
             elif order.path in paths:
                 related.append(order)
         if not warned and not related:
@@ -395,13 +399,22 @@ def order_cards(
             _card(
                 recommendation,
                 context,
-                indicator="warning" if warned else "info",
+                indicator="warning" if loud else "info",
                 suggestions=suggestions,
                 override=bool(warned),
                 orders=warned or related,
             )
         )
     return cards
+
+
+def _stated_alert(recommendation: Recommendation) -> bool:
+    """A ``warning`` needs certainty: the order says it is to prevent miscarriage.
+
+    An alert inferred (no reason stated, recurrent loss established) is ``info``: the order
+    may be for another indication (clinical specification 5.1).
+    """
+    return recommendation.alert and recommendation.alert_certainty == "stated"
 
 
 def data_card(
@@ -517,7 +530,7 @@ def _card(
 def _source(recommendation: Recommendation, topic_system: str) -> dict[str, Any]:
     primary = recommendation.citations[0]
     source: dict[str, Any] = {
-        "label": _short(f"{primary.title} ({primary.year})", 100),
+        "label": _short(primary.dated_title, 100),
         "topic": {
             "system": topic_system,
             "code": recommendation.rule_id,
@@ -536,7 +549,7 @@ def _links(citations: Sequence[Citation]) -> list[dict[str, str]]:
         link = citation.link
         if link and link.startswith(("https://", "http://")) and link not in links:
             links[link] = {
-                "label": _short(f"{citation.title} ({citation.year})", 120),
+                "label": _short(citation.dated_title, 120),
                 "url": link,
                 "type": "absolute",
             }
@@ -629,7 +642,7 @@ def _leaves(reasons: Sequence[Reason]) -> list[Reason]:
 
 
 def _cite_short(citation: Citation) -> str:
-    return f"[{citation.id}] {_md(citation.title)} ({citation.year})"
+    return f"[{citation.id}] {_md(citation.dated_title)}"
 
 
 def _cite_long(citation: Citation) -> str:

@@ -601,19 +601,34 @@ def _rh_unknown(rsa_patient_facts: dict[str, Any]) -> None:
 # -- Given: treatments, identity, raw facts ------------------------------------------------
 
 
+# How a scenario states a treatment's reason (the facts format's treatments[].reason).
+TREATMENT_REASONS = {
+    "to prevent miscarriage": "recurrent-pregnancy-loss",
+    "for another indication": "other",
+    "with no reason stated": None,
+}
+
+
 @given(
     parsers.re(
         r"(?P<name>.+?) (?:is|was|has been) (?:already )?"
         r"(?P<status>proposed|ordered|active|completed)"
+        rf"(?: (?P<reason>{_alternation(TREATMENT_REASONS)}))?"
     )
 )
 def _treatment(
-    name: str, status: str, rsa_patient_facts: dict[str, Any], rsa_vocabulary: Vocabulary
+    name: str,
+    status: str,
+    reason: str | None,
+    rsa_patient_facts: dict[str, Any],
+    rsa_vocabulary: Vocabulary,
 ) -> None:
     intervention = rsa_vocabulary.intervention(name)
-    rsa_patient_facts.setdefault("treatments", []).append(
-        {"intervention": intervention, "status": status}
-    )
+    entry = {"intervention": intervention, "status": status}
+    stated = TREATMENT_REASONS.get(reason) if reason else None
+    if stated is not None:
+        entry["reason"] = stated
+    rsa_patient_facts.setdefault("treatments", []).append(entry)
 
 
 @given(parsers.re(r"no treatment is proposed, ordered or active"))
@@ -943,6 +958,19 @@ def _alert(negation: str | None, rsa_subject: Subject) -> None:
         expected = "not flagged as an alert" if negation else "flagged as an alert"
         raise GuidanceMismatch(
             f"{rec.intervention_label} ({rec.action}, {rec.rule_id}) is {expected}",
+            describe_evaluation(rsa_subject.evaluation),
+            _about(rsa_subject),
+        )
+
+
+@then(parsers.re(r"it is flagged as an? (?P<certainty>stated|inferred) alert"))
+def _alert_certainty(certainty: str, rsa_subject: Subject) -> None:
+    rec = rsa_subject.recommendation
+    if not rec.alert or rec.alert_certainty != certainty:
+        got = f"an alert ({rec.alert_certainty})" if rec.alert else "not an alert"
+        raise GuidanceMismatch(
+            f"{rec.intervention_label} ({rec.action}, {rec.rule_id}) should be a {certainty} "
+            f"alert; it is {got}",
             describe_evaluation(rsa_subject.evaluation),
             _about(rsa_subject),
         )

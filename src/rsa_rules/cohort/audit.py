@@ -47,6 +47,7 @@ def arrow_schema(metadata: dict[str, str] | None = None) -> Any:
         "action": pa.string(),
         "intervention": pa.string(),
         "alert": pa.bool_(),
+        "alert_certainty": pa.string(),
         "summary": pa.string(),
         "error_field": pa.string(),
         "error": pa.string(),

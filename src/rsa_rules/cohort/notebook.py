@@ -56,6 +56,13 @@ def evaluation_html(evaluation: Evaluation) -> str:
         out.append("<p>No rule of the knowledge base applies to these facts.</p>")
     for rank, rec in enumerate(evaluation.recommendations, 1):
         out.append(_recommendation_html(rank, rec))
+    if evaluation.data_notes:
+        out.append('<div class="rsa-label">Data notes</div><ul>')
+        out.extend(
+            f"<li>{escape(note.note)} <code>{escape(note.path)}</code></li>"
+            for note in evaluation.data_notes
+        )
+        out.append("</ul>")
     if evaluation.findings:
         out.append('<div class="rsa-label">Findings</div><ul>')
         for finding in evaluation.findings:
@@ -82,7 +89,11 @@ def evaluation_html(evaluation: Evaluation) -> str:
 
 def _recommendation_html(rank: int, rec: Recommendation) -> str:
     css = "rsa-alert" if rec.alert else "rsa-rec"
-    flag = '<span class="rsa-flag">ALERT</span>' if rec.alert else ""
+    flag = (
+        f'<span class="rsa-flag">ALERT ({escape(str(rec.alert_certainty))})</span>'
+        if rec.alert
+        else ""
+    )
     parts = [
         f'<details class="{css}"{" open" if rec.alert or rank == 1 else ""}>',
         f'<summary>{rank}. {flag}<span class="rsa-action">{escape(rec.action)}</span>'
@@ -113,7 +124,7 @@ def _recommendation_html(rank: int, rec: Recommendation) -> str:
         parts.append("<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>")
     parts.append('<div class="rsa-label">Sources</div><ul>')
     parts.extend(
-        f"<li>{_citation_link(c)} {escape(c.title)} ({c.year}): {escape(c.note)}</li>"
+        f"<li>{_citation_link(c)} {escape(c.dated_title)}: {escape(c.note)}</li>"
         for c in rec.citations
     )
     parts.append("</ul></details>")

@@ -24,6 +24,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sized
 from concurrent.futures import Future
+from datetime import date
 from functools import partial
 from itertools import islice
 from pathlib import Path
@@ -74,6 +75,7 @@ def evaluate_many(
     total: int | None = None,
     explain: bool = False,
     rules: str | Path | None = None,
+    as_of: date | None = None,
 ) -> Iterator[CohortResult]:
     """Evaluate a cohort; yield one :class:`CohortResult` per record, in input order.
 
@@ -90,7 +92,8 @@ def evaluate_many(
     ``total``: the number of records, for the progress bar (default: ``len(facts)`` when it
     has one). ``explain``: also return each evaluation as a dict with every explanation
     (:meth:`~rsa_rules.Evaluation.to_dict`; much slower). ``rules``: a knowledge base
-    directory (default: the bundled one).
+    directory (default: the bundled one). ``as_of``: the evaluation date (default: today, fixed
+    when the run starts); a result or loss dated after it makes that record invalid.
 
     Invalid facts never raise: they give a result whose ``error`` names the field.
     """
@@ -98,6 +101,7 @@ def evaluate_many(
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, not {chunk_size!r}")
     rules_dir = None if rules is None else str(rules)
+    day = as_of or date.today()
     if rules_dir is not None:
         from ..knowledge.loader import load_knowledge
 
@@ -106,9 +110,9 @@ def evaluate_many(
         total = len(facts)
     bar = _progress_bar(progress, total)
     results = (
-        _in_process(facts, chunk_size, explain, rules_dir)
+        _in_process(facts, chunk_size, explain, rules_dir, day)
         if count == 1
-        else _on_processes(facts, count, chunk_size, explain, rules_dir)
+        else _on_processes(facts, count, chunk_size, explain, rules_dir, day)
     )
     return _with_progress(results, bar)
 
@@ -130,21 +134,21 @@ def _chunks(facts: Iterable[Any], size: int) -> Iterator[tuple[int, list[Any]]]:
 
 
 def evaluate_chunk(
-    engine: Engine, start: int, chunk: list[Any], explain: bool
+    engine: Engine, start: int, chunk: list[Any], explain: bool, as_of: date | None = None
 ) -> list[CohortResult]:
     """Evaluate records ``start``, ``start + 1``, ... of a cohort."""
     return [
-        evaluate_record(engine, item, start + offset, explain=explain)
+        evaluate_record(engine, item, start + offset, explain=explain, as_of=as_of)
         for offset, item in enumerate(chunk)
     ]
 
 
 def _in_process(
-    facts: Iterable[Any], size: int, explain: bool, rules: str | None
+    facts: Iterable[Any], size: int, explain: bool, rules: str | None, as_of: date
 ) -> Generator[list[CohortResult], None, None]:
     engine = engine_for(rules)
     for start, chunk in _chunks(facts, size):
-        yield evaluate_chunk(engine, start, chunk, explain)
+        yield evaluate_chunk(engine, start, chunk, explain, as_of)
 
 
 # -- worker processes --------------------------------------------------------------------
@@ -158,14 +162,14 @@ def _start_worker(rules: str | None) -> None:
     engine_for(rules)
 
 
-def _worker_chunk(start: int, payload: bytes, explain: bool) -> list[CohortResult]:
+def _worker_chunk(start: int, payload: bytes, explain: bool, as_of: date) -> list[CohortResult]:
     """Evaluate a pickled chunk in a worker process."""
     chunk: list[Any] = pickle.loads(payload)  # noqa: S301 - sent by our own parent process
-    return evaluate_chunk(engine_for(_WORKER_RULES[0]), start, chunk, explain)
+    return evaluate_chunk(engine_for(_WORKER_RULES[0]), start, chunk, explain, as_of)
 
 
 def _on_processes(
-    facts: Iterable[Any], workers: int, size: int, explain: bool, rules: str | None
+    facts: Iterable[Any], workers: int, size: int, explain: bool, rules: str | None, as_of: date
 ) -> Generator[list[CohortResult], None, None]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -183,9 +187,9 @@ def _on_processes(
             try:
                 payload = pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
             except Exception:  # noqa: BLE001 - such records are evaluated here instead
-                pending.append(evaluate_chunk(engine_for(rules), start, chunk, explain))
+                pending.append(evaluate_chunk(engine_for(rules), start, chunk, explain, as_of))
             else:
-                pending.append(pool.submit(_worker_chunk, start, payload, explain))
+                pending.append(pool.submit(_worker_chunk, start, payload, explain, as_of))
             while len(pending) >= window:
                 yield _done(pending.popleft())
         while pending:

@@ -25,6 +25,8 @@ column             type     meaning
 ``intervention``   string   the intervention id
 ``alert``          bool     the recommendation is an alert (a treatment proposed, ordered or
                             active that should not be)
+``alert_certainty`` string  on an alert: ``stated`` (the order says it is to prevent
+                            miscarriage) or ``inferred``; null otherwise
 ``summary``        string   the recommendation in one line
 ``error_field``    string   for an error row: the first offending field path (empty for
                             the document as a whole; null for an engine failure)
@@ -40,6 +42,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ..errors import FactsError
@@ -76,6 +79,7 @@ ROW_COLUMNS: tuple[str, ...] = (
     "action",
     "intervention",
     "alert",
+    "alert_certainty",
     "summary",
     "error_field",
     "error",
@@ -106,6 +110,7 @@ class RecommendationRow(NamedTuple):
     action: str
     intervention: str
     alert: bool
+    alert_certainty: str | None
     summary: str
 
 
@@ -154,9 +159,9 @@ class CohortResult:
         """The audit rows of this patient, as tuples in :data:`ROW_COLUMNS` order."""
         head = (self.source, self.line, self.patient_id)
         if not self.ok:
-            return [(*head, STATUS_ERROR, *(None,) * 7, self.error_field, self.error)]
+            return [(*head, STATUS_ERROR, *(None,) * 8, self.error_field, self.error)]
         if not self.recommendations:
-            return [(*head, STATUS_NONE, *(None,) * 9)]
+            return [(*head, STATUS_NONE, *(None,) * 10)]
         return [
             (*head, STATUS_RECOMMENDATION, rank, *rec, None, None)
             for rank, rec in enumerate(self.recommendations, 1)
@@ -213,7 +218,7 @@ def _patient_id(document: Any) -> str | None:
 
 
 def evaluate_record(
-    engine: Engine, item: Any, index: int, *, explain: bool = False
+    engine: Engine, item: Any, index: int, *, explain: bool = False, as_of: date | None = None
 ) -> CohortResult:
     """Evaluate one cohort record; bad facts give an error result, never an exception.
 
@@ -230,7 +235,7 @@ def evaluate_record(
     try:
         if isinstance(facts, (str, bytes, bytearray)):
             document = parse_facts_text(facts)
-        evaluation = engine.evaluate(document)
+        evaluation = engine.evaluate(document, as_of)
     except FactsError as error:
         problems = tuple((str(p), str(m)) for p, m in error.problems)
         return CohortResult(
@@ -259,7 +264,13 @@ def evaluate_record(
         evaluation.patient_id,
         recommendations=tuple(
             RecommendationRow(
-                r.rule_id, r.rule_version, r.action, r.intervention, r.alert, r.summary
+                r.rule_id,
+                r.rule_version,
+                r.action,
+                r.intervention,
+                r.alert,
+                r.alert_certainty,
+                r.summary,
             )
             for r in evaluation.recommendations
         ),

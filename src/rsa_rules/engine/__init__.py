@@ -8,6 +8,7 @@ are serialised inside the durable_rules adapter); to use more cores, use process
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,11 @@ from ..knowledge.compiler import (
 )
 from ..knowledge.loader import KnowledgeBase, load_knowledge
 from ..models.facts import PatientFacts
-from ..models.results import Evaluation
+from ..models.results import DataNote, Evaluation
 from ._durable import Dispatch, DurableRuleset
 from .facts import EngineFact, FactDeriver
 
-__all__ = ["Engine", "validate_facts"]
+__all__ = ["Engine", "future_dates", "validate_facts"]
 
 
 class Engine:
@@ -51,13 +52,20 @@ class Engine:
             FACT_MARKER,
         )
 
-    def evaluate(self, facts: Mapping[str, Any] | PatientFacts) -> Evaluation:
-        """Evaluate one patient. Invalid facts raise :class:`~rsa_rules.FactsError`."""
-        patient = validate_facts(facts)
+    def evaluate(
+        self, facts: Mapping[str, Any] | PatientFacts, as_of: date | None = None
+    ) -> Evaluation:
+        """Evaluate one patient. Invalid facts raise :class:`~rsa_rules.FactsError`.
+
+        ``as_of`` is the evaluation date (default: today); a result or loss dated after it is
+        invalid.
+        """
+        patient = validate_facts(facts, as_of)
         derived = self._deriver.derive(patient)
         values = {name: fact.value for name, fact in derived.items()}
         fired = self._ruleset.run(encode_record(self.knowledge, values))
-        return self._explainer.build(patient.id, derived, fired, values)
+        notes = [DataNote(path=path, note=note) for path, note in self._deriver.notes(patient)]
+        return self._explainer.build(patient.id, derived, fired, values, notes)
 
     def derive(self, patient: PatientFacts) -> dict[str, EngineFact]:
         """The engine facts the rules read, each with its input paths."""
@@ -79,18 +87,52 @@ class Engine:
         return tuple(self.knowledge.interventions)
 
 
-def validate_facts(facts: Mapping[str, Any] | PatientFacts) -> PatientFacts:
-    """Validate a facts document; every problem is named by its field path."""
+def validate_facts(
+    facts: Mapping[str, Any] | PatientFacts, as_of: date | None = None
+) -> PatientFacts:
+    """Validate a facts document; every problem is named by its field path.
+
+    ``as_of`` (default: today) is the evaluation date: a date after it is an error.
+    """
+    if as_of is not None and (isinstance(as_of, datetime) or not isinstance(as_of, date)):
+        raise TypeError(f"as_of must be a datetime.date, not {type(as_of).__name__}")
     if isinstance(facts, PatientFacts):
-        return facts
-    if not isinstance(facts, Mapping):
+        patient = facts
+    elif not isinstance(facts, Mapping):
         raise FactsError([("", f"facts must be a JSON object, not {type(facts).__name__}")])
-    try:
-        return PatientFacts.model_validate(dict(facts))
-    except ValidationError as error:
-        raise FactsError(
-            [(_path(item["loc"]), _message(item["msg"])) for item in error.errors()]
-        ) from None
+    else:
+        try:
+            patient = PatientFacts.model_validate(dict(facts))
+        except ValidationError as error:
+            raise FactsError(
+                [(_path(item["loc"]), _message(item["msg"])) for item in error.errors()]
+            ) from None
+    future = future_dates(patient, as_of or date.today())
+    if future:
+        raise FactsError(future)
+    return patient
+
+
+def future_dates(patient: PatientFacts, as_of: date) -> list[tuple[str, str]]:
+    """Every date of the facts that lies after ``as_of``, by field path."""
+    dated: list[tuple[str, date | None]] = []
+    history = patient.pregnancy_history
+    if history is not None and history.losses is not None:
+        dated.extend(
+            (f"pregnancy_history.losses.{i}.date", loss.date)
+            for i, loss in enumerate(history.losses)
+        )
+    apl = patient.antiphospholipid
+    if apl is not None and apl.results is not None:
+        dated.extend(
+            (f"antiphospholipid.results.{i}.date", result.date)
+            for i, result in enumerate(apl.results)
+        )
+    return [
+        (path, f"{day.isoformat()} is after the evaluation date {as_of.isoformat()}")
+        for path, day in dated
+        if day is not None and day > as_of
+    ]
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

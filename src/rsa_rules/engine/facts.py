@@ -18,8 +18,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from ..knowledge.compiler import treatment_fact
-from ..knowledge.loader import KnowledgeBase
+from ..knowledge.loader import (
+    REASON_NOT_STATED,
+    REASONS_BY_CONTEXT,
+    KnowledgeBase,
+    reason_fact,
+    treatment_fact,
+)
 from ..models.facts import AntiphospholipidResult, PatientFacts
 
 __all__ = ["EngineFact", "FactDeriver", "show_value"]
@@ -105,10 +110,12 @@ class FactDeriver:
         self.titre_units = frozenset(p("apl_titre_units"))
         self.titre_tests = frozenset(p("apl_titre_tests"))
         self.fetal_death_kinds = frozenset(p("fetal_death_kinds"))
+        self.miscarriage_weeks = float(p("miscarriage_weeks"))
         self.treatment_facts = tuple(
             (
                 intervention,
                 treatment_fact(intervention),
+                reason_fact(intervention),
                 EngineFact(
                     treatment_fact(intervention),
                     False,
@@ -117,6 +124,20 @@ class FactDeriver:
                 ),
             )
             for intervention in kb.interventions
+        )
+        self.groups = tuple(
+            (
+                frozenset(group.interventions),
+                treatment_fact(group.id),
+                reason_fact(group.id),
+                EngineFact(
+                    treatment_fact(group.id),
+                    False,
+                    ("treatments",),
+                    f"none of {_join(list(group.interventions))} proposed, ordered or active",
+                ),
+            )
+            for group in kb.intervention_groups
         )
 
     # -- entry point --------------------------------------------------------------------
@@ -213,12 +234,30 @@ class FactDeriver:
         elif history_known:
             put("any_pregnancy_loss", False, ["pregnancy_history"], "no pregnancy loss recorded")
         if not history_known:
+            # The current miscarriage alone: a lower bound ("at least 1 loss"). It still counts
+            # toward the APS clinical criterion when it is a fetal death; the loss count stays
+            # unknown, and rules needing it say so.
+            fetal_now = [item for item in counted if item.current and self.is_fetal_death(item)]
+            if fetal_now:
+                put(
+                    "fetal_deaths_unexplained",
+                    len(fetal_now),
+                    [item.path for item in fetal_now],
+                    lambda: (
+                        f"at least {len(fetal_now)} unexplained fetal death at or after "
+                        f"{_weeks(self.fetal_death_weeks)} weeks: the current miscarriage"
+                        f"{self._weeks_list(fetal_now)} (previous pregnancies not recorded)"
+                    ),
+                )
             return
 
         count_paths = [item.path for item in counted]
         if history is not None and history.loss_count is not None:
             count_paths.append("pregnancy_history.loss_count")
         previous = [item for item in counted if not item.current]
+        miscarriages = [
+            item for item in previous if item.weeks is None or item.weeks < self.miscarriage_weeks
+        ]
         put(
             "counted_losses",
             len(counted) + extra,
@@ -230,6 +269,15 @@ class FactDeriver:
             len(previous) + extra,
             [item.path for item in previous] or ["pregnancy_history"],
             lambda: f"{len(previous) + extra} previous pregnancy losses",
+        )
+        put(
+            "previous_miscarriages",
+            len(miscarriages) + extra,
+            [item.path for item in miscarriages] or ["pregnancy_history"],
+            lambda: (
+                f"{len(miscarriages) + extra} previous miscarriages (losses before "
+                f"{_weeks(self.miscarriage_weeks)} weeks or of unknown gestational age)"
+            ),
         )
         unknown_weeks = [item for item in counted if item.weeks is None]
         put(
@@ -251,15 +299,7 @@ class FactDeriver:
             and item.weeks < self.fetal_death_weeks
             and not explained(item)
         ]
-        fetal = [
-            item
-            for item in counted
-            if not explained(item)
-            and (
-                (item.weeks is not None and item.weeks >= self.fetal_death_weeks)
-                or item.kind in self.fetal_death_kinds
-            )
-        ]
+        fetal = [item for item in counted if not explained(item) and self.is_fetal_death(item)]
         second = [
             item
             for item in counted
@@ -303,6 +343,33 @@ class FactDeriver:
                 f"{_weeks(self.second_trimester_weeks)} weeks" + self._weeks_list(second)
             ),
         )
+
+    def notes(self, facts: PatientFacts) -> list[tuple[str, str]]:
+        """Disagreements within the facts, by input path, with how they were read."""
+        out: list[tuple[str, str]] = []
+        history = facts.pregnancy_history
+        for index, loss in enumerate((history.losses or ()) if history is not None else ()):
+            weeks = loss.gestational_weeks
+            if (
+                weeks is not None
+                and weeks < self.fetal_death_weeks
+                and loss.kind in self.fetal_death_kinds
+            ):
+                out.append(
+                    (
+                        f"pregnancy_history.losses.{index}",
+                        f"recorded as {loss.kind} at {_weeks(weeks)} weeks: the gestational "
+                        f"weeks decide, so it is read as a loss before "
+                        f"{_weeks(self.fetal_death_weeks)} weeks, not a fetal death",
+                    )
+                )
+        return out
+
+    def is_fetal_death(self, item: _Loss) -> bool:
+        """Gestational weeks decide when known; with none, the recorded kind does."""
+        if item.weeks is not None:
+            return item.weeks >= self.fetal_death_weeks
+        return item.kind in self.fetal_death_kinds
 
     def _loss_text(self, counted: list[_Loss], extra: int, items: list[_Loss]) -> str:
         total = len(counted) + extra
@@ -544,22 +611,45 @@ class FactDeriver:
     def _treatments(self, facts: PatientFacts, out: dict[str, EngineFact]) -> None:
         if facts.treatments is None:
             return
-        current: dict[str, list[tuple[int, str]]] = {}
+        current: dict[str, list[tuple[int, str, str]]] = {}
         for index, treatment in enumerate(facts.treatments):
             if treatment.status in _CURRENT_STATUSES:
-                current.setdefault(treatment.intervention, []).append((index, treatment.status))
-        for intervention, name, absent in self.treatment_facts:
-            hits = current.get(intervention)
-            if hits:
-                statuses = _join(sorted({status for _, status in hits}))
-                out[name] = EngineFact(
-                    name,
-                    True,
-                    tuple(f"treatments.{i}" for i, _ in hits),
-                    f"{intervention} {statuses}",
+                reason = treatment.reason or REASON_NOT_STATED
+                current.setdefault(treatment.intervention, []).append(
+                    (index, treatment.status, reason)
                 )
-            else:
+        entries: list[tuple[frozenset[str], str, str, EngineFact]] = [
+            (frozenset((intervention,)), name, reason_name, absent)
+            for intervention, name, reason_name, absent in self.treatment_facts
+        ]
+        for members, name, reason_name, absent in (*entries, *self.groups):
+            hits = sorted(hit for member in members for hit in current.get(member, ()))
+            if not hits:
                 out[name] = absent
+                continue
+            what = _join(sorted({facts.treatments[i].intervention for i, _, _ in hits}))
+            statuses = _join(sorted({status for _, status, _ in hits}))
+            out[name] = EngineFact(
+                name,
+                True,
+                tuple(f"treatments.{i}" for i, _, _ in hits),
+                f"{what} {statuses}",
+            )
+            # Several entries: the one most in this engine's context speaks for them all.
+            reason = min((r for _, _, r in hits), key=REASONS_BY_CONTEXT.index)
+            out[reason_name] = EngineFact(
+                reason_name,
+                reason,
+                tuple(f"treatments.{i}" for i, _, r in hits if r == reason),
+                f"{what}: {_REASON_TEXT[reason]}",
+            )
+
+
+_REASON_TEXT = {
+    REASONS_BY_CONTEXT[0]: "given to prevent miscarriage (reason stated)",
+    REASONS_BY_CONTEXT[1]: "no reason stated",
+    REASONS_BY_CONTEXT[2]: "given for another indication (reason stated)",
+}
 
 
 def _merge_duplicates(readings: list[_Reading]) -> list[_Reading]:

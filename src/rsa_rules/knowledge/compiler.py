@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .conditions import All, Any_, Compare, Condition, FindingRef, Known, Not, Ref
-from .loader import KnowledgeBase, Rule
+from .loader import KnowledgeBase, Rule, reason_fact, treatment_fact
 
 __all__ = [
     "FACT_MARKER",
@@ -58,6 +58,7 @@ __all__ = [
     "encode_record",
     "finding_fact",
     "indication_fact",
+    "reason_fact",
     "treatment_fact",
 ]
 
@@ -70,11 +71,6 @@ UNKNOWN_NUMBER = -1
 YES, NO = "yes", "no"
 INLINE_SLOTS = 8
 """A finding whose compiled condition needs at most this many slots is inlined."""
-
-
-def treatment_fact(intervention: str) -> str:
-    """The engine fact that says an intervention is proposed, ordered or active."""
-    return "current_" + intervention.replace("-", "_")
 
 
 def finding_fact(finding: str) -> str:

@@ -36,11 +36,68 @@ from .conditions import (
     Ref,
 )
 
-__all__ = ["KnowledgeBase", "Rule", "default_knowledge_path", "load_knowledge"]
+__all__ = [
+    "REASONS_BY_CONTEXT",
+    "KnowledgeBase",
+    "Rule",
+    "default_knowledge_path",
+    "load_knowledge",
+    "reason_fact",
+    "treatment_fact",
+]
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 M = TypeVar("M", bound=BaseModel)
+
+
+REASON_STATED, REASON_NOT_STATED, REASON_OTHER = "recurrent-pregnancy-loss", "not-stated", "other"
+REASONS_BY_CONTEXT = (REASON_STATED, REASON_NOT_STATED, REASON_OTHER)
+"""The values of a ``reason_*`` engine fact, from most to least in the engine's context."""
+
+
+def treatment_fact(intervention: str) -> str:
+    """The engine fact that says an intervention is proposed, ordered or active."""
+    return "current_" + intervention.replace("-", "_")
+
+
+def reason_fact(intervention: str) -> str:
+    """The engine fact that says why a proposed, ordered or active intervention is given."""
+    return "reason_" + intervention.replace("-", "_")
+
+
+def _treatment_facts(
+    item: schema.VocabularyItem | schema.InterventionGroup,
+) -> tuple[schema.FactSpec, schema.FactSpec]:
+    """The two engine facts every intervention (or group) of the vocabulary has (generated)."""
+    what = (
+        f"any of {', '.join(item.interventions)}"
+        if isinstance(item, schema.InterventionGroup)
+        else item.id
+    )
+    return (
+        schema.FactSpec(
+            name=treatment_fact(item.id),
+            type="boolean",
+            label=f"{item.label} proposed, ordered or active",
+            description=(
+                f"treatments: {what}. True when listed with status proposed, ordered or "
+                "active; false when the treatments list is given without it; unknown when no "
+                "treatments list is given."
+            ),
+        ),
+        schema.FactSpec(
+            name=reason_fact(item.id),
+            type="text",
+            values=REASONS_BY_CONTEXT,
+            label=f"stated reason for {item.label}",
+            description=(
+                f"treatments[].reason of {what} while proposed, ordered or active: "
+                "recurrent-pregnancy-loss, other, or not-stated; when several entries differ, "
+                "the one most in this engine's context. Unknown when none is under way."
+            ),
+        ),
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,6 +142,8 @@ class KnowledgeBase:
     facts: Mapping[str, schema.FactSpec]
     definitions: Mapping[str, Condition]
     definition_texts: Mapping[str, str]
+    scope: schema.ScopeSpec
+    intervention_groups: tuple[schema.InterventionGroup, ...]
     rules: tuple[Rule, ...]
     retired: tuple[schema.RetiredSpec, ...] = field(default=())
 
@@ -265,7 +324,8 @@ class _Reader:
         bibliography = self.model(self.document("bibliography.yaml"), schema.BibliographyFile)
         vocabulary = self.model(self.document("vocabulary.yaml"), schema.VocabularyFile)
         parameters = self.model(self.document("parameters.yaml"), schema.ParametersFile)
-        facts = self.model(self.document("facts.yaml"), schema.FactsFile)
+        facts_doc = self.document("facts.yaml")
+        facts = self.model(facts_doc, schema.FactsFile)
         definitions_doc = self.document("definitions.yaml")
         definitions = self.model(definitions_doc, schema.DefinitionsFile)
         retired_doc = self.document("retired.yaml")
@@ -300,6 +360,38 @@ class _Reader:
         )
         ctx.check_unique("bibliography.yaml", [s.id for s in bibliography.sources])
         ctx.check_unique("facts.yaml", [f.name for f in facts.facts])
+        intervention_ids = {i.id for i in vocabulary.interventions}
+        for number, group in enumerate(vocabulary.intervention_groups):
+            for member in group.interventions:
+                if member not in intervention_ids or group.id in intervention_ids:
+                    self.problem(
+                        "vocabulary.yaml",
+                        f"intervention group {group.id!r}: {member!r} is not an intervention "
+                        "of the vocabulary (and a group id may not be one)"
+                        f"{_hint(member, intervention_ids)}",
+                        field_name=f"intervention_groups.{number}",
+                    )
+        entries: list[schema.VocabularyItem | schema.InterventionGroup] = [
+            *vocabulary.interventions,
+            *vocabulary.intervention_groups,
+        ]
+        for entry in entries:
+            for generated in _treatment_facts(entry):
+                if generated.name in ctx.facts:
+                    self.problem(
+                        facts_doc or "facts.yaml",
+                        f"fact {generated.name!r} is generated from the vocabulary's "
+                        f"intervention {entry.id!r}; remove it from facts.yaml",
+                        field_name=generated.name,
+                    )
+                ctx.facts[generated.name] = generated
+            if isinstance(entry, schema.VocabularyItem) and entry.other_indications_source:
+                ctx.check_sources(
+                    "vocabulary.yaml",
+                    [entry.other_indications_source],
+                    None,
+                    f"interventions.{entry.id}.other_indications_source",
+                )
         for parameter in ctx.parameters.values():
             ctx.check_sources("parameters.yaml", parameter.sources, None, f"{parameter.id}.sources")
 
@@ -366,6 +458,8 @@ class _Reader:
             facts=ctx.facts,
             definitions=parsed_definitions,
             definition_texts=texts,
+            scope=ctx.vocabulary.scope,
+            intervention_groups=ctx.vocabulary.intervention_groups,
             rules=tuple(rules),
             retired=retired_.retired,
         )
@@ -635,6 +729,20 @@ class _Context:
             )
             for text, key in ((output.summary, "summary"), (output.detail or "", "detail")):
                 self.check_placeholders(text, where("then", i, key))
+            entry = next(
+                (x for x in self.vocabulary.interventions if x.id == output.intervention), None
+            )
+            if output.action == "avoid" and entry is not None and entry.other_indications:
+                prefix = self.vocabulary.scope.inferred_prefix
+                need(
+                    len(prefix) + len(output.summary) <= schema.SUMMARY_LIMIT,
+                    f"summary too long to be worded conditionally ({prefix!r} comes before it "
+                    f"when the alert is inferred): at most "
+                    f"{schema.SUMMARY_LIMIT - len(prefix)} characters",
+                    "then",
+                    i,
+                    "summary",
+                )
         if spec.applies_to is not None:
             for i, item in enumerate(spec.applies_to.interventions):
                 need(

@@ -51,7 +51,7 @@ class SourceSpec(_Spec):
     title: str
     authors: str | None = None
     publisher: str | None = None
-    year: int = Field(ge=1900, le=2100)
+    year: int | None = Field(default=None, ge=1900, le=2100, description="None when undated.")
     kind: Literal["guideline", "trial", "review", "regulator", "consumer-page", "claim", "criteria"]
     doi: str | None = None
     url: str | None = None
@@ -70,9 +70,39 @@ class VocabularyItem(_Spec):
     id: str = Field(pattern=SLUG.pattern)
     label: str
     description: str
+    other_indications: bool = Field(
+        default=True,
+        description=(
+            "Interventions only: whether it is given for indications outside this engine (then "
+            "a stated reason `other` removes the engine's advice against it). False only with "
+            "a source (other_indications_source)."
+        ),
+    )
+    other_indications_source: str | None = None
+
+
+class ScopeSpec(_Spec):
+    """How the engine words advice on treatments that may be given for other indications."""
+
+    inferred_prefix: str = Field(
+        description="Put before an alert inferred (no reason stated) on such a treatment."
+    )
+    outside: str = Field(
+        description="Why the engine says nothing when the stated reason is another indication."
+    )
+
+
+class InterventionGroup(_Spec):
+    """Interventions read together: ``current_<id>`` and ``reason_<id>`` facts for the group."""
+
+    id: str = Field(pattern=SLUG.pattern)
+    label: str
+    interventions: tuple[str, ...] = Field(strict=False, min_length=2)
 
 
 class VocabularyFile(_Spec):
+    scope: ScopeSpec
+    intervention_groups: tuple[InterventionGroup, ...] = Field(default=(), strict=False)
     actions: tuple[VocabularyItem, ...] = Field(strict=False)
     interventions: tuple[VocabularyItem, ...] = Field(strict=False)
     findings: tuple[VocabularyItem, ...] = Field(strict=False)

@@ -36,6 +36,7 @@ __all__ = [
     "PregnancyLoss",
     "RiskFactors",
     "Treatment",
+    "TreatmentReason",
 ]
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -68,6 +69,9 @@ Weeks = Annotated[
         description="Completed weeks of gestation (unit: weeks), from 0 to 45.",
     ),
 ]
+
+# An ISCN karyotype formula (46,XX; 47,XY,+21; 45,X): a chromosome count, then details.
+_ISCN = re.compile(r"^\s*\d{2}\s*(,|$)")
 
 LossKind = Literal["biochemical", "miscarriage", "fetal-death", "ectopic", "molar"]
 Genotype = Literal["negative", "heterozygous", "homozygous"]
@@ -105,6 +109,7 @@ AplTest = Literal[
     "anti-b2gpi-igm",
 ]
 TitreUnit = Literal["GPL", "MPL", "U/mL"]
+TreatmentReason = Literal["recurrent-pregnancy-loss", "other"]
 
 # Units that name an isotype: GPL is the IgG phospholipid unit, MPL the IgM one.
 _UNIT_ISOTYPE = {"GPL": "igg", "MPL": "igm"}
@@ -137,6 +142,17 @@ class PregnancyLoss(_Facts):
         default=None,
         description="Karyotype of the pregnancy tissue, if it was tested (normal or abnormal).",
     )
+
+    @field_validator("fetal_karyotype", mode="before")
+    @classmethod
+    def _karyotype_not_iscn(cls, value: object) -> object:
+        if isinstance(value, str) and _ISCN.match(value):
+            raise ValueError(
+                f"{value!r} is a karyotype formula; record the result instead: 'normal' for a "
+                "normal karyotype (e.g. 46,XX or 46,XY), 'abnormal' for a chromosomal "
+                "abnormality"
+            )
+        return value
 
 
 _UNCOUNTED_KINDS = ("ectopic", "molar")
@@ -372,6 +388,14 @@ class Treatment(_Facts):
     status: Literal["proposed", "ordered", "active", "completed"] = Field(
         description="proposed, ordered, active or completed."
     )
+    reason: TreatmentReason | None = Field(
+        default=None,
+        description=(
+            "Why it is given, when the order says: recurrent-pregnancy-loss (to prevent "
+            "miscarriage) or other (another indication, e.g. VTE prophylaxis, pre-eclampsia "
+            "prevention, immune thrombocytopenia). Absent: not stated."
+        ),
+    )
 
 
 class PatientFacts(_Facts):
@@ -383,7 +407,15 @@ class PatientFacts(_Facts):
         max_length=200,
         description="Opaque patient reference, echoed in results; never logged.",
     )
-    age: int | None = Field(default=None, ge=10, le=70, description="Age (unit: years).")
+    age: int | None = Field(
+        default=None,
+        ge=0,
+        le=120,
+        description=(
+            "Age (unit: years), 0 to 120. Real records hold every age: the rules, not the "
+            "validation, decide what applies (next-pregnancy advice needs reproductive age)."
+        ),
+    )
     pregnancy_history: PregnancyHistory | None = None
     thrombosis_history: bool | None = Field(
         default=None, description="A history of thrombosis (venous or arterial)."
@@ -412,7 +444,12 @@ class PatientFacts(_Facts):
         cls, value: tuple[Treatment, ...] | None
     ) -> tuple[Treatment, ...] | None:
         if value:
-            _reject_duplicates([(t.intervention, t.status) for t in value])
+            _reject_duplicates(
+                [
+                    f"{t.intervention} {t.status}" + (f" for reason {t.reason}" if t.reason else "")
+                    for t in value
+                ]
+            )
         return value
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "Citation",
     "ConflictingEvidence",
     "ContradictedClaim",
+    "DataNote",
     "Evaluation",
     "Evidence",
     "Finding",
@@ -45,7 +46,7 @@ class Citation(_Result):
 
     id: str = Field(description="Source id of the bibliography (CLINICAL.md section 1).")
     title: str
-    year: int
+    year: int | None = Field(default=None, description="Year of publication; None when undated.")
     authors: str | None = None
     publisher: str | None = None
     doi: str | None = None
@@ -57,6 +58,11 @@ class Citation(_Result):
     verified: bool = Field(
         default=True, description="False when the DOI or URL was not checked against a copy."
     )
+
+    @property
+    def dated_title(self) -> str:
+        """The title with its year, as sources are listed: "Title (2023)"."""
+        return f"{self.title} ({self.year if self.year is not None else 'undated'})"
 
     @property
     def link(self) -> str | None:
@@ -131,6 +137,15 @@ class Recommendation(_Result):
     intervention_label: str
     action: Action
     alert: bool
+    alert_certainty: Literal["stated", "inferred"] | None = Field(
+        default=None,
+        description=(
+            "On an alert only: stated when the order names recurrent pregnancy loss as its "
+            "reason; inferred when no reason is stated and recurrent pregnancy loss is "
+            "established (the summary is then worded conditionally where the treatment has "
+            "other indications). None on every recommendation that is not an alert."
+        ),
+    )
     summary: str = Field(
         max_length=139, description="Under 140 characters (a CDS Hooks card summary)."
     )
@@ -214,6 +229,13 @@ class RuleCheck(_Result):
     reasons: list[Reason] = Field(
         description="Why it fired, or which conditions failed or were unknown."
     )
+    note: str | None = Field(
+        default=None,
+        description=(
+            "Why a rule that fired gave nothing for this intervention (e.g. its stated "
+            "reason is another indication: the engine stays out of other indications)."
+        ),
+    )
 
     @property
     def failed(self) -> list[Reason]:
@@ -237,6 +259,13 @@ class WhyNot(_Result):
         return render_why_not(self)
 
 
+class DataNote(_Result):
+    """Something in the facts that disagrees with itself, and how the engine read it."""
+
+    path: str = Field(description="Input path of the entry concerned.")
+    note: str
+
+
 class Evaluation(_Result):
     """The explained result of evaluating one patient."""
 
@@ -244,6 +273,10 @@ class Evaluation(_Result):
     recommendations: list[Recommendation]
     findings: list[Finding]
     knowledge: KnowledgeInfo
+    data_notes: list[DataNote] = Field(
+        default_factory=list,
+        description="Disagreements within the facts (e.g. a kind contradicted by the weeks).",
+    )
     fired_rules: list[str] = Field(description="Every rule that fired, in firing order.")
 
     _why_not: Callable[[str], WhyNot] | None = PrivateAttr(default=None)
