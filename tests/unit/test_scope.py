@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import rsa_rules
+import rsa_rules.knowledge.lint
 from rsa_rules.cli import main
 from rsa_rules.errors import FactsError, KnowledgeError
 from rsa_rules.models.results import Citation
@@ -255,3 +256,59 @@ def test_an_avoid_summary_leaves_room_for_the_conditional_wording(tmp_path: Path
     )
     with pytest.raises(KnowledgeError, match="too long to be worded conditionally"):
         rsa_rules.load_knowledge(rules)
+
+
+# -- the lint's proof covers the new dimensions ---------------------------------------------
+_CONSIDER = """
+  - id: RSA-IMMUNO-TEST-{n}
+    kind: recommendation
+    version: 1
+    title: A contradicting rule (test only)
+    condition_text: test only
+    when: {when}
+    then:
+      - action: consider
+        intervention: {intervention}
+        summary: "Consider it (test only)"
+    citations:
+      - {{source: wong-2014, note: test only}}
+    evidence: {{grade: test only}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("intervention", "when", "fact", "value"),
+    [
+        ("ivig", "{fact: age, gte: 56}", "age", 56),
+        ("heparin", "{fact: reason_heparin, eq: not-stated}", "reason_heparin", "not-stated"),
+        (
+            "low-dose-aspirin",
+            "{fact: reason_heparin_or_aspirin, eq: recurrent-pregnancy-loss}",
+            "reason_low_dose_aspirin",
+            "recurrent-pregnancy-loss",
+        ),
+    ],
+)
+def test_the_lint_finds_opposite_actions_along_reason_and_age(
+    tmp_path: Path, intervention: str, when: str, fact: str, value: Any
+) -> None:
+    rules = _copy(tmp_path)
+    path = rules / "immunotherapy.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8")
+        + _CONSIDER.format(n=1, when=when, intervention=intervention),
+        encoding="utf-8",
+    )
+    report = rsa_rules.knowledge.lint.lint_knowledge(rules)
+    assert not report.ok
+    kb = rsa_rules.load_knowledge(rules)
+    added = kb.rules_by_id["RSA-IMMUNO-TEST-1"]
+    witnesses = [
+        witness
+        for rule in kb.rules
+        if any(o.action == "avoid" and o.intervention == intervention for o in rule.spec.then)
+        for witness in [rsa_rules.knowledge.lint.opposite_action_witness(kb, added, rule)]
+        if witness is not None
+    ]
+    assert witnesses
+    assert any(w.get(fact) == value for w in witnesses), witnesses

@@ -35,6 +35,7 @@ REQUIRED_PARAMETERS = (
     "uncounted_loss_kinds",
     "fetal_death_weeks",
     "fetal_death_kinds",
+    "miscarriage_weeks",
     "second_trimester_weeks",
     "apl_persistence_days",
     "apl_titre_threshold",
