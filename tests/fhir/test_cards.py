@@ -455,8 +455,8 @@ def test_the_data_card_reports_what_could_not_be_used() -> None:
     card = data_card(read, orders=["MedicationRequest/rx"], evaluation=read.evaluate())
     assert card is not None
     check_card(card)
-    assert card["indicator"] == "warning"
-    assert card["summary"] == "A draft order could not be checked: its FHIR data could not be read"
+    assert card["indicator"] == "info"  # never a warning: the order itself was not read
+    assert card["summary"] == "A draft order could not be checked (heparin): it could not be read"
     assert "`MedicationRequest/rx`" in card["detail"]
     assert "**Values that disagree**" in card["detail"]
     assert "and 4 more" in card["detail"]  # 24 unrecognised, 20 shown

@@ -150,15 +150,26 @@ def test_a_replayed_jti_is_refused(client: httpx.Client, server: LiveServer, min
     refused(discovery(client, server, again), "already used")
 
 
-def test_a_jku_off_the_allow_list_is_refused_and_never_fetched(
-    client: httpx.Client, server: LiveServer, mint: Mint, jwks: StubServer
+def test_a_jku_off_the_allow_list_is_never_fetched_and_the_configured_keys_decide(
+    client: httpx.Client, server: LiveServer, mint: Mint, jwks: StubServer, keys: Keys
 ) -> None:
     before = len(jwks.requests)
-    token = mint(server.endpoint(), jku=f"{jwks.url}/rsa.json")  # served, but not allow-listed
-    refused(discovery(client, server, token), "jku is not on the allow-list")
+    # The ES key is not among the issuer's configured keys (jwks_url is /rsa.json): refused.
     token = mint(server.endpoint(), jku="https://attacker.example/jwks.json")
-    refused(discovery(client, server, token), "jku is not on the allow-list")
-    assert len(jwks.requests) == before
+    refused(discovery(client, server, token), "key id (kid) is unknown")
+    # As the CDS Hooks sandbox does: a jku of its own, and a kid of the issuer's configured keys.
+    token = mint(
+        server.endpoint(),
+        key=keys.rsa,
+        algorithm="RS384",
+        kid="rsa-1",
+        jku="https://sandbox.cds-hooks.org/.well-known/jwks.json",
+    )
+    assert discovery(client, server, token).status_code == 200
+    inline = mint(server.endpoint(), issuer=INLINE_ISSUER, jku="https://other.example/jwks.json")
+    assert discovery(client, server, inline).status_code == 200
+    fetched = [path for path, _ in jwks.requests[before:] if path != "/rsa.json"]
+    assert fetched == []  # only the configured jwks_url was read, never the tokens' jku
 
 
 @pytest.mark.parametrize(

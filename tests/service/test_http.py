@@ -164,7 +164,7 @@ def test_order_select_checks_only_the_selected_orders(
     assert check_response(call(client, server, mint, ORDER_SELECT, nothing).json()) == []
 
 
-def test_an_unreadable_draft_order_is_reported_as_a_warning(
+def test_an_unreadable_draft_order_of_an_intervention_is_an_info_card(
     client: httpx.Client, server: LiveServer, mint: Mint
 ) -> None:
     draft = {
@@ -175,8 +175,8 @@ def test_an_unreadable_draft_order_is_reported_as_a_warning(
     }
     document = hook_request("order-sign", prefetch_of(bundle(patient())), draftOrders=bundle(draft))
     (card,) = check_response(call(client, server, mint, ORDER_SIGN, document).json())
-    assert card["indicator"] == "warning"
-    assert card["summary"].startswith("A draft order could not be checked")
+    assert card["indicator"] == "info"
+    assert card["summary"].startswith("A draft order could not be checked (heparin)")
     assert "`MedicationRequest/x`" in card["detail"]
 
 

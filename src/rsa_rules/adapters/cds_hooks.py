@@ -50,6 +50,7 @@ __all__ = [
     "discovery_document",
     "draft_orders",
     "evaluation_to_cards",
+    "operation_outcome_text",
     "order_cards",
     "parse_hook_request",
     "prefetch_templates",
@@ -423,19 +424,30 @@ def data_card(
     orders: Iterable[str] = (),
     evaluation: Evaluation | None = None,
     codes: CodeBook | None = None,
+    unavailable: Sequence[Mapping[str, str]] = (),
 ) -> dict[str, Any] | None:
-    """An ``info`` card (``warning`` when a draft order could not be read) listing the FHIR
-    resources that were recognised but not used, and values that disagreed; None when there
-    are none. Unrecognised resources are counted in it, never silently dropped."""
-    problems = [u for u in fhir.unused if u.status in ("not-used", "invalid")]
+    """An ``info`` card listing the FHIR resources that were recognised but not used (an
+    unreadable draft order of one of the engine's interventions: "could not be checked"),
+    values that disagreed and data the client could not provide; None when there are none.
+
+    A resource that is neither recognised by the code lists nor readable (e.g. an unrelated
+    draft order that strict R4 parsing rejects) is not about this engine: it gets no card
+    and stays in the report."""
+    problems = [
+        u for u in fhir.unused if u.status == "not-used" or (u.status == "invalid" and u.concept)
+    ]
     conflicts = [n for n in fhir.notes if n.kind == "conflict"]
-    if not problems:  # a conflict always leaves its resources unused too
+    if not problems and not unavailable:  # a conflict always leaves its resources unused too
         return None
     draft = set(orders)
-    order_problem = any(u.reference in draft for u in problems)
+    unreadable = [u for u in problems if u.reference in draft]
     count = len({u.reference for u in problems})
-    if order_problem:
-        summary = "A draft order could not be checked: its FHIR data could not be read"
+    if unreadable:
+        labels = sorted({u.concept or u.resource_type for u in unreadable})
+        summary = f"A draft order could not be checked ({', '.join(labels)}): it could not be read"
+    elif unavailable:
+        keys = ", ".join(item["prefetch"] for item in unavailable)
+        summary = f"Patient data was unavailable ({keys}): advice may be missing"
     else:
         summary = (
             f"{count} FHIR resource{'s' if count != 1 else ''} could not be used for this advice"
@@ -445,14 +457,23 @@ def data_card(
         "that needs it may be missing.",
         "",
     ]
-    lines.append("**Not used**")
-    lines.extend(f"- `{u.reference}`: {_md(u.reason)}" for u in problems)
-    lines.append("")
+    if unavailable:
+        lines.append("**Unavailable** (the EHR answered with an OperationOutcome)")
+        lines.extend(f"- {_md(item['prefetch'])}: {_md(item['reason'])}" for item in unavailable)
+        lines.append("")
+    if problems:
+        lines.append("**Not used**")
+        lines.extend(f"- `{u.reference}`: {_md(u.reason)}" for u in problems)
+        lines.append("")
     if conflicts:
         lines.append("**Values that disagree**")
         lines.extend(f"- {_md(n.text)}" for n in conflicts)
         lines.append("")
-    unrecognised = [u.reference for u in fhir.unused if u.status == "unrecognised"]
+    unrecognised = [
+        u.reference
+        for u in fhir.unused
+        if u.status == "unrecognised" or (u.status == "invalid" and not u.concept)
+    ]
     if unrecognised:
         shown = ", ".join(f"`{r}`" for r in unrecognised[:20])
         more = f" and {len(unrecognised) - 20} more" if len(unrecognised) > 20 else ""
@@ -467,7 +488,7 @@ def data_card(
         "uuid": str(uuid.uuid4()),
         "summary": _summary(summary),
         "detail": "\n".join(lines).strip(),
-        "indicator": "warning" if order_problem else "info",
+        "indicator": "info",
         "source": {
             "label": "rsa-rules FHIR adapter (rules/fhir-codes.yaml)",
             "topic": {
@@ -478,6 +499,24 @@ def data_card(
         },
     }
     return _pruned(card)
+
+
+def operation_outcome_text(outcome: Mapping[str, Any]) -> str:
+    """What an OperationOutcome says: its issues' severity, code and text, shortened."""
+    parts: list[str] = []
+    for issue in outcome.get("issue") or ():
+        if not isinstance(issue, Mapping):
+            continue
+        details = issue.get("details")
+        text = issue.get("diagnostics") or (
+            details.get("text") if isinstance(details, Mapping) else None
+        )
+        words = [str(issue.get(k)) for k in ("severity", "code") if isinstance(issue.get(k), str)]
+        if isinstance(text, str) and text:
+            words.append(text)
+        if words:
+            parts.append(" ".join(words))
+    return _short("; ".join(parts), 300) or "an OperationOutcome without issues"
 
 
 def _context(

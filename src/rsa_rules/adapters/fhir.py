@@ -93,6 +93,7 @@ __all__ = [
 ]
 
 _READ_TYPES = (
+    "OperationOutcome",
     "Patient",
     "Condition",
     "Observation",
@@ -295,26 +296,43 @@ def facts_from_bundle(
     patient_id: str | None = None,
     today: date | None = None,
     codes: CodeBook | None = None,
+    fhir_server: str | None = None,
 ) -> FhirFacts:
     """Read patient facts from a FHIR R4 Bundle, a resource, or a list of them.
 
     ``bundle`` may be JSON-like dicts or ``fhir.resources`` models; nested Bundles (e.g.
     prefetched search results) are read entry by entry. ``patient_id`` chooses the patient
     when there are several (resources about anyone else are reported, not read); ``today``
-    is the day ages are computed on (default: today); ``codes`` is another code book (default:
-    the bundled ``rules/fhir-codes.yaml``).
+    is the day ages are computed on (default: today; results dated after it are not used);
+    ``codes`` is another code book (default: the bundled ``rules/fhir-codes.yaml``);
+    ``fhir_server`` is the base URL of the FHIR server the data comes from (absolute subject
+    references on it are this server's; on any other server they are not this patient).
+
+    A resource is evidence only when its subject (or patient) reference resolves to this
+    patient: a relative reference, an absolute one on ``fhir_server`` (or on the server of the
+    Patient's ``fullUrl``), or the Patient's ``urn:uuid`` inside the Bundle. Identifier-only,
+    display-only, missing or other-server subjects, and dates before birth or after ``today``,
+    are not used and are reported.
 
     Raises :class:`FhirError` when the input is not FHIR at all, or holds several patients
     and none is chosen.
     """
-    return _Reader(codes or load_code_book(), patient_id, today or date.today()).read(bundle)
+    return _Reader(
+        codes or load_code_book(), patient_id, today or date.today(), fhir_server
+    ).read(bundle)
 
 
 class _Reader:
-    def __init__(self, codes: CodeBook, patient_id: str | None, today: date) -> None:
+    def __init__(
+        self, codes: CodeBook, patient_id: str | None, today: date, fhir_server: str | None = None
+    ) -> None:
         self.codes = codes
         self.patient_id = patient_id
         self.today = today
+        self.bases: set[str] = {_base(fhir_server)} if fhir_server else set()
+        self.full_urls: set[str] = set()
+        self.born: date | None = None
+        self.keys: set[str] = set()
         self.items: list[_Item] = []
         self.unused: list[UnusedResource] = []
         self.notes: list[AdapterNote] = []
@@ -337,13 +355,15 @@ class _Reader:
         patient = self._choose_patient()
         keys = self._patient_keys(patient)
         self._check_one_subject(keys)
+        if patient is not None and isinstance(patient.model, Patient):
+            self.born = _as_date(patient.model.birthDate)
         for item in self.items:
             if item.model is None or item.type in ("Patient", "Medication"):
                 continue
-            subject = _subject_of(item.model)
-            if keys and subject is not None and _patient_key(subject) not in keys:
-                self._unused(item, "not-used", f"about {subject}, not {_first(keys)}")
+            if item.type == "OperationOutcome":
+                self._outcome(item)
                 continue
+            self.keys = keys
             self._read_item(item)
         for reference, item in self.medications.items():
             if reference not in self.referenced_medications:
@@ -382,8 +402,12 @@ class _Reader:
             entries = []
         if not isinstance(entries, list):
             raise FhirError("Bundle.entry must be a list")
+        shell = {key: value for key, value in bundle.items() if key != "entry"}
+        # CDS clients send context Bundles (draftOrders) without the type R4 requires: the
+        # specification's own examples, its sandbox and the Da Vinci CRD test kit all do.
+        shell.setdefault("type", "collection")
         try:
-            Bundle.model_validate({key: value for key, value in bundle.items() if key != "entry"})
+            Bundle.model_validate(shell)
         except (ValidationError, ValueError, KeyError, TypeError) as error:
             raise FhirError(f"not a valid FHIR Bundle: {_problem(error)}") from None
         for number, entry in enumerate(entries):
@@ -423,17 +447,42 @@ class _Reader:
                     item, "unrecognised", f"the adapter does not read {item.type} resources"
                 )
                 continue
-            try:
-                item.model = get_fhir_model_class(item.type).model_validate(item.raw)
-            except (ValidationError, ValueError, KeyError, TypeError) as error:
-                self._unused(item, "invalid", f"not valid FHIR R4: {_problem(error)}")
+            model, problem, wrapped = _parse_lenient(item.type, item.raw)
+            if model is None:
+                self._unused(
+                    item, "invalid", f"not valid FHIR R4: {problem}", self._raw_concept(item)
+                )
                 continue
+            item.model = model
+            if wrapped:
+                self.notes.append(
+                    AdapterNote(
+                        "assumption",
+                        f"{item.reference}: {', '.join(wrapped)} given as a single value where "
+                        "FHIR R4 has a list; read as a list of one",
+                        (item.reference,),
+                    )
+                )
             kept.append(item)
             if item.type == "Medication":
                 self.medications[item.reference] = item
                 if item.full_url:
                     self.medications[item.full_url] = item
         self.items = kept
+
+    def _raw_concept(self, item: _Item) -> str | None:
+        """The concept an unparseable resource names by its codes, if any: an invalid draft
+        order of one of the engine's interventions is reported as such; any other invalid
+        resource is not about this engine."""
+        found_field = _CODE_FIELDS.get(item.type)
+        if found_field is None:
+            return None
+        kind, field_name = found_field
+        codings, texts = _raw_code_parts(item.raw.get(field_name))
+        found = self.codes.match(kind, codings, texts)
+        if isinstance(found, Match):
+            return found.concept.id
+        return found.candidates[0] if len(found.candidates) == 1 else None
 
     # -- the patient ---------------------------------------------------------------------
     def _choose_patient(self) -> _Item | None:
@@ -469,7 +518,76 @@ class _Reader:
             keys.add(patient.reference)
             if patient.full_url:
                 keys.add(_patient_key(patient.full_url))
+                self.full_urls.add(patient.full_url)
+                if _ABSOLUTE.match(patient.full_url):
+                    self.bases.add(_base(patient.full_url))
         return keys
+
+    def _not_this_patient(self, model: FHIRAbstractModel, keys: set[str]) -> str | None:
+        """Why a resource is not this patient's evidence; None when it is."""
+        subject = _subject_field(model)
+        if subject is None:
+            return "it names no patient (no subject): it is not used as this patient's data"
+        reference = subject.reference
+        if not reference:
+            if subject.identifier is not None:
+                shown = subject.identifier.value or "an identifier"
+                return (
+                    f"its subject is given by identifier only ({shown}), not a reference to this"
+                    " patient: not used"
+                )
+            if subject.display:
+                return (
+                    f"its subject is a name only ({subject.display!r}), not a reference to this"
+                    " patient: not used"
+                )
+            return "its subject has no reference: it is not used as this patient's data"
+        wanted = _first(keys) if keys else "the patient"
+        if reference.startswith("urn:"):
+            if reference in self.full_urls:
+                return None
+            return f"its subject {reference} is not this patient's entry in the data ({wanted})"
+        if reference.startswith("#"):
+            return f"its subject is a contained resource ({reference}), not {wanted}"
+        key = _patient_key(reference)
+        if _ABSOLUTE.match(reference):
+            base = _base(reference)
+            if base not in self.bases and (self.bases or not key.startswith("Patient/")):
+                return f"its subject {reference} is on another FHIR server, not {wanted}"
+        if not key.startswith("Patient/"):
+            return f"its subject {reference} is not a patient"
+        if keys and key not in keys:
+            return f"about {reference}, not {wanted}"
+        return None
+
+    def _outside_life(self, item: _Item, day: date | None, what: str) -> bool:
+        """Report (and return True for) a date before birth or after ``today``."""
+        if day is None:
+            return False
+        if day > self.today:
+            reason = f"its {what} {day.isoformat()} is after {self.today.isoformat()} (the day of the evaluation)"
+        elif self.born is not None and day < self.born:
+            reason = f"its {what} {day.isoformat()} is before the patient's birth ({self.born.isoformat()})"
+        else:
+            return False
+        self._unused(item, "not-used", f"{reason}: not used")
+        return True
+
+    def _outcome(self, item: _Item) -> None:
+        raw = item.raw
+        issues = raw.get("issue") if isinstance(raw.get("issue"), list) else []
+        texts = [
+            str(issue.get("diagnostics") or (issue.get("details") or {}).get("text") or issue.get("code"))
+            for issue in issues
+            if isinstance(issue, Mapping)
+        ]
+        shown = "; ".join(t for t in texts if t and t != "None") or "no detail"
+        self._unused(
+            item,
+            "not-used",
+            f"the FHIR server or client reported a problem instead of data ({shown}): the data "
+            "it stands for is unavailable",
+        )
 
     def _check_one_subject(self, keys: set[str]) -> None:
         if keys:
@@ -501,6 +619,11 @@ class _Reader:
             concept = found.candidates[0] if len(found.candidates) == 1 else None
             self._unused(item, status, found.reason, concept)
             return None
+        if item.model is not None:
+            whose = self._not_this_patient(item.model, self.keys)
+            if whose is not None:
+                self._unused(item, "not-used", whose, found.concept.id)
+                return None
         if found.via == "text":
             fallback = found.concept.text_fallback
             reason = fallback.reason if fallback else "flagged"
@@ -542,12 +665,16 @@ class _Reader:
         if isinstance(reads, ReadsNotRecordable):
             self._unused(item, "not-used", reads.reason, concept.id)
             return
+        onset = condition.onsetDateTime or (
+            condition.onsetPeriod.start if condition.onsetPeriod is not None else None
+        )
+        day = _as_date(onset)
+        if self._outside_life(item, day, "onset") or self._outside_life(
+            item, _as_date(condition.recordedDate), "recorded date"
+        ):
+            return
         self.read_refs.append(item.reference)
         if isinstance(reads, ReadsLoss):
-            onset = condition.onsetDateTime or (
-                condition.onsetPeriod.start if condition.onsetPeriod is not None else None
-            )
-            day = _as_date(onset)
             self.losses.append(_Loss([item.reference], reads.loss_kind, reads.counted, day))
         elif isinstance(reads, ReadsRecurrent):
             self.recurrent.append((item.reference, reads.min_losses))
@@ -583,6 +710,10 @@ class _Reader:
             or (observation.effectivePeriod.start if observation.effectivePeriod else None)
         )
         day = _as_date(effective)
+        if self._outside_life(item, day, "effective date") or self._outside_life(
+            item, _as_date(observation.issued), "issue date"
+        ):
+            return
         if effective is not None and day is None:
             self.notes.append(
                 AdapterNote(
@@ -1107,6 +1238,84 @@ class _Reader:
 
 # -- helpers ---------------------------------------------------------------------------------
 
+_CODE_FIELDS: dict[str, tuple[Literal["Condition", "Observation", "Request"], str]] = {
+    "Condition": ("Condition", "code"),
+    "Observation": ("Observation", "code"),
+    "MedicationRequest": ("Request", "medicationCodeableConcept"),
+    "ServiceRequest": ("Request", "code"),
+}
+_MAX_REPAIRS = 8
+
+
+def _parse_lenient(
+    kind: str, raw: dict[str, Any]
+) -> tuple[FHIRAbstractModel | None, str, list[str]]:
+    """Parse a resource; a single value where R4 has a list (as CDS clients send, e.g. the
+    sandbox's ``category`` and ``reasonCode``) is read as a list of one, and named.
+
+    Returns the model (or None), the problem when it cannot be read, and the fields wrapped.
+    """
+    model_class = get_fhir_model_class(kind)
+    document: Any = raw
+    wrapped: list[str] = []
+    for _attempt in range(_MAX_REPAIRS):
+        try:
+            return model_class.model_validate(document), "", wrapped
+        except ValidationError as error:
+            fixes = [tuple(e["loc"]) for e in error.errors() if e["type"] == "list_type"]
+            if not fixes:
+                return None, _problem(error), []
+            document = json.loads(json.dumps(document)) if document is raw else document
+            changed = False
+            for loc in fixes:
+                changed = _wrap_at(document, loc) or changed
+                wrapped.append(".".join(str(part) for part in loc))
+            if not changed:
+                return None, _problem(error), []
+        except (ValueError, KeyError, TypeError) as error:
+            return None, _problem(error), []
+    return None, "too many fields given as single values where FHIR R4 has lists", []
+
+
+def _at(document: Any, loc: tuple[Any, ...]) -> Any:
+    node = document
+    for part in loc:
+        if isinstance(node, dict) and isinstance(part, str):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def _wrap_at(document: Any, loc: tuple[Any, ...]) -> bool:
+    parent = _at(document, loc[:-1]) if loc else None
+    last = loc[-1] if loc else None
+    if isinstance(parent, dict) and isinstance(last, str) and isinstance(parent.get(last), dict):
+        parent[last] = [parent[last]]
+        return True
+    return False
+
+
+def _raw_code_parts(
+    concept: Any,
+) -> tuple[list[tuple[str | None, str | None, str | None]], list[str | None]]:
+    """The codings and text of a CodeableConcept in unparsed JSON, read leniently."""
+    codings: list[tuple[str | None, str | None, str | None]] = []
+    texts: list[str | None] = []
+    if not isinstance(concept, Mapping):
+        return codings, texts
+    text = concept.get("text")
+    texts.append(text if isinstance(text, str) else None)
+    found = concept.get("coding")
+    for coding in found if isinstance(found, list) else [found]:
+        if isinstance(coding, Mapping):
+            parts = [coding.get(key) for key in ("system", "code", "display")]
+            system, code, display = (p if isinstance(p, str) else None for p in parts)
+            codings.append((system, code, display))
+    return codings, texts
+
 
 def _with_paths(note: AdapterNote, sources: Mapping[str, tuple[str, ...]]) -> AdapterNote:
     """A note about resources also names the input paths those resources became."""
@@ -1144,11 +1353,27 @@ def _code_in(concept: CodeableConcept | None, system: str) -> str | None:
     return None
 
 
-def _subject_of(model: FHIRAbstractModel) -> str | None:
-    subject = getattr(model, "subject", None)
-    if isinstance(subject, Reference) and subject.reference:
-        return subject.reference
+def _subject_field(model: FHIRAbstractModel) -> Reference | None:
+    for name in ("subject", "patient"):
+        value = getattr(model, name, None)
+        if isinstance(value, Reference):
+            return value
     return None
+
+
+_ABSOLUTE = re.compile(r"^https?://", re.IGNORECASE)
+
+
+def _base(url: str) -> str:
+    """The server base of an absolute reference or URL (``https://x/fhir/Patient/1`` -> ``https://x/fhir``)."""
+    found = re.search(r"/Patient/[^/]+(?:/_history/.*)?$", url)
+    head = url[: found.start()] if found else url
+    return head.rstrip("/").lower()
+
+
+def _subject_of(model: FHIRAbstractModel) -> str | None:
+    subject = _subject_field(model)
+    return subject.reference if subject is not None and subject.reference else None
 
 
 _PATIENT_REF = re.compile(r"(?:^|/)(Patient/[A-Za-z0-9\-.]{1,64})(?:/_history/.*)?$")

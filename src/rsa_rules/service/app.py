@@ -8,7 +8,12 @@ Every call is authenticated (:mod:`rsa_rules.service.auth`) unless the service w
 with ``--no-auth``. Errors answer JSON ``{"error": code, "message": text}``: 400 for a body
 that is not JSON or not a valid request, 401 when authentication fails, 404 for an unknown
 service, 412 when required prefetch data is missing and cannot be fetched, 413 for a body
-over the size limit, 500 (with no detail) for a failure of the service itself.
+over the size limit, 415 for a body whose content type is not JSON, 500 (with no detail) for
+a failure of the service itself. Answers to service calls carry ``Cache-Control: no-store``.
+
+CORS: browser-based clients are allowed from the configured origins only (``--cors-origin``,
+repeatable; none by default), preflight included. A prefetch value that is an
+OperationOutcome is reported (``unavailable`` in the report extension, and a card).
 """
 
 from __future__ import annotations
@@ -25,7 +30,16 @@ import anyio.to_thread
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from fastapi.middleware.cors import CORSMiddleware
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..adapters.cds_hooks import (
@@ -35,6 +49,7 @@ from ..adapters.cds_hooks import (
     data_card,
     discovery_document,
     draft_orders,
+    operation_outcome_text,
     evaluation_to_cards,
     order_cards,
     parse_hook_request,
@@ -78,7 +93,13 @@ def _error(
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
 
 
+# Answers that carry patient data are never cached (by browsers or proxies).
+_NO_STORE = {"Cache-Control": "no-store"}
+_JSON_TYPES = ("application/json", "application/fhir+json")
+
 # -- feedback ---------------------------------------------------------------------------------
+
+_TIMESTAMP: TypeAdapter[datetime] = TypeAdapter(datetime)
 
 
 class _Coding(BaseModel):
@@ -111,11 +132,11 @@ class _FeedbackItem(BaseModel):
     @field_validator("outcomeTimestamp")
     @classmethod
     def _timestamp(cls, value: str) -> str:
-        try:
-            datetime.fromisoformat(value)
-        except ValueError:
+        try:  # pydantic's parser: "Z" and offsets on every supported Python (3.10 included)
+            _TIMESTAMP.validate_python(value)
+        except ValidationError:
             raise ValueError("outcomeTimestamp must be an ISO 8601 timestamp") from None
-        return value
+        return value  # stored as sent
 
     @model_validator(mode="after")
     def _conditional(self) -> _FeedbackItem:
@@ -185,6 +206,9 @@ class _Service:
         return "/".join([self.settings.base_url, "cds-services", *parts])
 
     async def body(self, request: Request) -> Any:
+        media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media and media not in _JSON_TYPES and not media.endswith("+json"):
+            _fail(415, "unsupported_media_type", f"the body must be JSON, not {media}")
         limit = self.settings.max_body_bytes
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:  # the stream is counted as well
@@ -198,10 +222,22 @@ class _Service:
             chunks.append(chunk)
         return _parse_json(b"".join(chunks))
 
-    async def prefetch(self, hook: HookRequest, service: ServiceDefinition) -> list[Any]:
+    async def prefetch(
+        self, hook: HookRequest, service: ServiceDefinition
+    ) -> tuple[list[Any], list[dict[str, str]]]:
+        """The prefetched resources, and the data the client or server said was unavailable
+        (an OperationOutcome in place of a prefetch value)."""
         given = hook.prefetch or {}
         found: list[Any] = []
         missing: list[str] = []
+        unavailable: list[dict[str, str]] = []
+
+        def add(key: str, value: Any) -> None:
+            if isinstance(value, dict) and value.get("resourceType") == "OperationOutcome":
+                unavailable.append({"prefetch": key, "reason": operation_outcome_text(value)})
+            else:
+                found.append(value)
+
         for key in service.prefetch:
             if key not in given:
                 missing.append(key)
@@ -211,9 +247,9 @@ class _Service:
                 continue  # CDS Hooks: null means the client has no data for this key
             if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
                 _fail(400, "bad_request", f"prefetch.{key} must be a FHIR resource or null")
-            found.append(value)
+            add(key, value)
         if not missing:
-            return found
+            return found, unavailable
         server = hook.fhirServer
         keys = ", ".join(missing)
         if server is None:
@@ -240,11 +276,17 @@ class _Service:
             )
         except PrefetchError as error:
             _fail(412, "prefetch_failed", f"required data could not be fetched: {error}")
-        found.extend(value for value in fetched if value is not None)
-        return found
+        for key, value in zip(missing, fetched):
+            if value is not None:
+                add(key, value)
+        return found, unavailable
 
     def decide(
-        self, service: ServiceDefinition, hook: HookRequest, resources: list[Any]
+        self,
+        service: ServiceDefinition,
+        hook: HookRequest,
+        resources: list[Any],
+        unavailable: list[dict[str, str]] | None = None,
     ) -> dict[str, Any]:
         """Facts from FHIR, the evaluation, and the cards (run in a worker thread)."""
         if self.engine is None:  # pragma: no cover - set at start-up
@@ -261,7 +303,11 @@ class _Service:
                 checked = [reference for reference in checked if reference in selected]
         try:
             read = facts_from_bundle(
-                [*drafts, *resources], patient_id=patient_id, today=date.today(), codes=self.codes
+                [*drafts, *resources],
+                patient_id=patient_id,
+                today=date.today(),
+                codes=self.codes,
+                fhir_server=hook.fhirServer,
             )
         except (FhirError, FactsError) as error:
             _fail(400, "bad_fhir_data", f"the FHIR data cannot be read: {error}")
@@ -280,12 +326,19 @@ class _Service:
                 codes=self.codes,
                 knowledge=knowledge,
             )
-        extra = data_card(read, orders=checked, evaluation=evaluation, codes=self.codes)
+        extra = data_card(
+            read,
+            orders=checked,
+            evaluation=evaluation,
+            codes=self.codes,
+            unavailable=unavailable or (),
+        )
         if extra is not None:
             cards.append(extra)
         report = {
             "unused": [item.to_dict() for item in read.unused],
             "notes": [note.to_dict() for note in read.notes],
+            "unavailable": list(unavailable or ()),
         }
         response: dict[str, Any] = {"cards": cards}
         extension = prune({REPORT_EXTENSION: report})
@@ -346,6 +399,17 @@ def create_app(settings: ServiceSettings, *, engine: Engine | None = None) -> Fa
         openapi_url=None,
     )
     app.state.service = state
+    if settings.cors_origins:
+        # Browser-based CDS clients (the CDS Hooks sandbox, SMART apps) call from their own
+        # origin; preflight requests are answered here, before authentication.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Accept"],
+            allow_credentials=False,
+            max_age=600,
+        )
 
     @app.exception_handler(_Failure)
     async def _failure(_request: Request, failure: _Failure) -> JSONResponse:
@@ -377,9 +441,11 @@ def create_app(settings: ServiceSettings, *, engine: Engine | None = None) -> Fa
             hook = parse_hook_request(document, service.hook)
         except ValueError as error:
             _fail(400, "bad_request", str(error))
-        resources = await state.prefetch(hook, service)
-        result = await anyio.to_thread.run_sync(state.decide, service, hook, resources)
-        return JSONResponse(result)
+        resources, unavailable = await state.prefetch(hook, service)
+        result = await anyio.to_thread.run_sync(
+            state.decide, service, hook, resources, unavailable
+        )
+        return JSONResponse(result, headers=_NO_STORE)
 
     @app.post("/cds-services/{service_id}/feedback")
     async def feedback(service_id: str, request: Request) -> JSONResponse:

@@ -72,6 +72,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "(repeatable; none by default)",
     )
     parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a browser origin allowed to call the service, e.g. https://sandbox.cds-hooks.org "
+        "(CORS, preflight included; repeatable; none by default)",
+    )
+    parser.add_argument(
         "--max-body-bytes",
         type=int,
         default=5 * 1024 * 1024,
@@ -116,6 +124,7 @@ def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
             max_body_bytes=args.max_body_bytes,
             fhir_servers=tuple(args.fhir_server),
             rules=args.rules,
+            cors_origins=tuple(args.cors_origin),
         )
     except ValidationError as error:
         raise ValueError(

@@ -11,7 +11,7 @@ The trusted-issuers file (JSON or YAML) lists the CDS clients allowed to call th
 
 ``jwks_url`` is where the issuer's keys are fetched when its tokens carry no ``jku`` header;
 ``jku`` is the allow-list of JWK Set URLs its tokens may name (a token naming any other URL is
-refused, and nothing else is ever fetched); ``jwks`` gives the keys inline (out of band, as
+verified against the issuer's other keys, and that URL is never fetched); ``jwks`` gives the keys inline (out of band, as
 CDS Hooks allows). Key URLs must be ``https``, except on the loopback interface.
 """
 
@@ -132,6 +132,29 @@ class ServiceSettings(BaseModel):
     )
     fhir_timeout: float = Field(default=5.0, gt=0)
     rules: str | None = None
+    cors_origins: tuple[str, ...] = Field(
+        default=(),
+        description="Browser origins allowed to call the service (CORS); none by default.",
+    )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if origin == "*":
+                continue
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("https", "http")
+                or not parts.hostname
+                or parts.path not in ("", "/")
+                or parts.query
+                or parts.fragment
+            ):
+                raise ValueError(
+                    f"{origin!r} is not a browser origin (scheme://host[:port], or *)"
+                )
+        return tuple(origin.rstrip("/") for origin in value)
 
     @field_validator("algorithms")
     @classmethod
