@@ -61,6 +61,7 @@ from ..engine import validate_facts
 from ..errors import RsaRulesError
 from ..models.facts import AntiphospholipidResult, PatientFacts
 from ..models.results import Reason
+from .cds_hooks import operation_outcome_text
 from .codes import (
     CodeBook,
     Concept,
@@ -317,9 +318,9 @@ def facts_from_bundle(
     Raises :class:`FhirError` when the input is not FHIR at all, or holds several patients
     and none is chosen.
     """
-    return _Reader(
-        codes or load_code_book(), patient_id, today or date.today(), fhir_server
-    ).read(bundle)
+    return _Reader(codes or load_code_book(), patient_id, today or date.today(), fhir_server).read(
+        bundle
+    )
 
 
 class _Reader:
@@ -565,28 +566,26 @@ class _Reader:
         if day is None:
             return False
         if day > self.today:
-            reason = f"its {what} {day.isoformat()} is after {self.today.isoformat()} (the day of the evaluation)"
+            reason = (
+                f"its {what} {day.isoformat()} is after {self.today.isoformat()} "
+                "(the day of the evaluation)"
+            )
         elif self.born is not None and day < self.born:
-            reason = f"its {what} {day.isoformat()} is before the patient's birth ({self.born.isoformat()})"
+            reason = (
+                f"its {what} {day.isoformat()} is before the patient's birth "
+                f"({self.born.isoformat()})"
+            )
         else:
             return False
         self._unused(item, "not-used", f"{reason}: not used")
         return True
 
     def _outcome(self, item: _Item) -> None:
-        raw = item.raw
-        issues = raw.get("issue") if isinstance(raw.get("issue"), list) else []
-        texts = [
-            str(issue.get("diagnostics") or (issue.get("details") or {}).get("text") or issue.get("code"))
-            for issue in issues
-            if isinstance(issue, Mapping)
-        ]
-        shown = "; ".join(t for t in texts if t and t != "None") or "no detail"
         self._unused(
             item,
             "not-used",
-            f"the FHIR server or client reported a problem instead of data ({shown}): the data "
-            "it stands for is unavailable",
+            "the FHIR server or client reported a problem instead of data "
+            f"({operation_outcome_text(item.raw)}): the data it stands for is unavailable",
         )
 
     def _check_one_subject(self, keys: set[str]) -> None:

@@ -29,8 +29,8 @@ from typing import Any, Literal, NoReturn
 import anyio.to_thread
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -49,8 +49,8 @@ from ..adapters.cds_hooks import (
     data_card,
     discovery_document,
     draft_orders,
-    operation_outcome_text,
     evaluation_to_cards,
+    operation_outcome_text,
     order_cards,
     parse_hook_request,
     prune,
@@ -276,7 +276,7 @@ class _Service:
             )
         except PrefetchError as error:
             _fail(412, "prefetch_failed", f"required data could not be fetched: {error}")
-        for key, value in zip(missing, fetched):
+        for key, value in zip(missing, fetched, strict=True):
             if value is not None:
                 add(key, value)
         return found, unavailable
@@ -442,9 +442,7 @@ def create_app(settings: ServiceSettings, *, engine: Engine | None = None) -> Fa
         except ValueError as error:
             _fail(400, "bad_request", str(error))
         resources, unavailable = await state.prefetch(hook, service)
-        result = await anyio.to_thread.run_sync(
-            state.decide, service, hook, resources, unavailable
-        )
+        result = await anyio.to_thread.run_sync(state.decide, service, hook, resources, unavailable)
         return JSONResponse(result, headers=_NO_STORE)
 
     @app.post("/cds-services/{service_id}/feedback")

@@ -11,8 +11,9 @@ The trusted-issuers file (JSON or YAML) lists the CDS clients allowed to call th
 
 ``jwks_url`` is where the issuer's keys are fetched when its tokens carry no ``jku`` header;
 ``jku`` is the allow-list of JWK Set URLs its tokens may name (a token naming any other URL is
-verified against the issuer's other keys, and that URL is never fetched); ``jwks`` gives the keys inline (out of band, as
-CDS Hooks allows). Key URLs must be ``https``, except on the loopback interface.
+verified against the issuer's other keys, and that URL is never fetched); ``jwks`` gives the
+keys inline (out of band, as CDS Hooks allows). Key URLs must be ``https``, except on the
+loopback interface.
 """
 
 from __future__ import annotations
@@ -151,9 +152,7 @@ class ServiceSettings(BaseModel):
                 or parts.query
                 or parts.fragment
             ):
-                raise ValueError(
-                    f"{origin!r} is not a browser origin (scheme://host[:port], or *)"
-                )
+                raise ValueError(f"{origin!r} is not a browser origin (scheme://host[:port], or *)")
         return tuple(origin.rstrip("/") for origin in value)
 
     @field_validator("algorithms")
