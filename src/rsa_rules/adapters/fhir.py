@@ -561,7 +561,9 @@ class _Reader:
             return f"about {reference}, not {wanted}"
         return None
 
-    def _outside_life(self, item: _Item, day: date | None, what: str) -> bool:
+    def _outside_life(
+        self, item: _Item, day: date | None, what: str, concept: str | None = None
+    ) -> bool:
         """Report (and return True for) a date before birth or after ``today``."""
         if day is None:
             return False
@@ -577,7 +579,7 @@ class _Reader:
             )
         else:
             return False
-        self._unused(item, "not-used", f"{reason}: not used")
+        self._unused(item, "not-used", f"{reason}: not used", concept)
         return True
 
     def _outcome(self, item: _Item) -> None:
@@ -668,8 +670,8 @@ class _Reader:
             condition.onsetPeriod.start if condition.onsetPeriod is not None else None
         )
         day = _as_date(onset)
-        if self._outside_life(item, day, "onset") or self._outside_life(
-            item, _as_date(condition.recordedDate), "recorded date"
+        if self._outside_life(item, day, "onset", concept.id) or self._outside_life(
+            item, _as_date(condition.recordedDate), "recorded date", concept.id
         ):
             return
         self.read_refs.append(item.reference)
@@ -709,8 +711,8 @@ class _Reader:
             or (observation.effectivePeriod.start if observation.effectivePeriod else None)
         )
         day = _as_date(effective)
-        if self._outside_life(item, day, "effective date") or self._outside_life(
-            item, _as_date(observation.issued), "issue date"
+        if self._outside_life(item, day, "effective date", concept.id) or self._outside_life(
+            item, _as_date(observation.issued), "issue date", concept.id
         ):
             return
         if effective is not None and day is None:
