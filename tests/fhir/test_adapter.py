@@ -103,8 +103,8 @@ def test_readings_from_text_are_reported_with_the_paths_they_became() -> None:
     assert "'Lupus anticoagulant (dRVVT)'" in texts[1].text
     assert texts[1].paths == ("antiphospholipid.results.3",)
     (count,) = notes(result, "count")
-    assert "3 counted from 3 Condition resources" in count
-    assert "consecutive are not in the data" in count
+    assert "3 counted from 3 resources" in count
+    assert "consecutive is not in the data" in count
 
 
 def test_explanations_show_the_fhir_resources() -> None:
@@ -255,7 +255,7 @@ def test_a_chosen_patient_missing_from_the_data_still_names_the_facts() -> None:
 def test_unknown_invalid_and_duplicate_resources_are_reported_never_dropped() -> None:
     data = bundle(
         patient(),
-        {"resourceType": "Encounter", "id": "e1", "status": "finished"},
+        {"resourceType": "Location", "id": "e1", "status": "active"},
         {"resourceType": "Condition", "id": "broken"},
         {"resourceType": "Observation", "status": "final", "code": {"text": "no id"}},
         miscarriage("m", "2020-01-01"),
@@ -265,8 +265,8 @@ def test_unknown_invalid_and_duplicate_resources_are_reported_never_dropped() ->
     )
     data["entry"].append({"fullUrl": "urn:uuid:no-resource"})
     result = facts_from_bundle(data, today=TODAY)
-    assert unused(result, "Encounter/e1").status == "unrecognised"
-    assert "does not read Encounter" in unused(result, "Encounter/e1").reason
+    assert unused(result, "Location/e1").status == "unrecognised"
+    assert "does not read Location" in unused(result, "Location/e1").reason
     broken = unused(result, "Condition/broken")
     assert broken.status == "invalid"
     assert "subject" in broken.reason
@@ -375,7 +375,7 @@ def test_miscarriages_with_the_same_onset_are_one_loss() -> None:
     assert result.sources["pregnancy_history.losses.0"] == ("Condition/period",)
     assert result.sources["pregnancy_history.losses.1"] == ("Condition/snomed", "Condition/icd")
     (merged,) = notes(result, "merged")
-    assert "same onset date (2024-03-01): counted as one loss" in merged
+    assert "(the same date, 2024-03-01): counted as one loss" in merged
 
 
 def test_an_unspecified_thrombophilia_is_reported_not_guessed() -> None:

@@ -36,6 +36,7 @@ __all__ = [
     "Concept",
     "Match",
     "NoMatch",
+    "ResourceKind",
     "load_code_book",
     "normalise_text",
 ]
@@ -150,6 +151,59 @@ class ReadsTreatment(_Spec):
     intervention: str = Field(pattern=_SLUG)
 
 
+class ReadsLiveBirth(_Spec):
+    """A delivery: one live birth per pregnancy episode (unless a fetal death is recorded in
+    the same episode)."""
+
+    as_: Literal["live-birth"] = Field(alias="as")
+
+
+class ReadsPregnancyEnd(_Spec):
+    """A pregnancy that ended other than by a counted loss or a birth (e.g. an induced
+    termination): not a loss; it leaves "consecutive" open when it lies between two losses."""
+
+    as_: Literal["pregnancy-end"] = Field(alias="as")
+    outcome: str = Field(min_length=1)
+
+
+class ReadsPregnancy(_Spec):
+    """A pregnancy: current while its Condition is active and not abated."""
+
+    as_: Literal["pregnancy"] = Field(alias="as")
+
+
+class ReadsGestationalAge(_Spec):
+    as_: Literal["gestational-age"] = Field(alias="as")
+
+
+class ReadsSmoking(_Spec):
+    """Smoking status: the answer codes are in ``answers.smoking``."""
+
+    as_: Literal["smoking"] = Field(alias="as")
+
+
+FlagField = Literal[
+    "thrombosis_history",
+    "contraindications.heparin_allergy",
+    "contraindications.aspirin_allergy",
+    "contraindications.heparin_induced_thrombocytopenia",
+    "contraindications.bleeding_disorder",
+    "contraindications.osteoporosis",
+    "risk_factors.pcos",
+]
+
+
+class ReadsFlag(_Spec):
+    """A yes/no fact of the facts format that a recorded Condition or allergy makes true.
+
+    ``history``: a resolved or inactive record still counts (a history of thrombosis).
+    Absence never makes the fact false: unknown is not negative."""
+
+    as_: Literal["flag"] = Field(alias="as")
+    field: FlagField
+    history: bool = False
+
+
 Reads = Annotated[
     ReadsLoss
     | ReadsRecurrent
@@ -160,15 +214,42 @@ Reads = Annotated[
     | ReadsGenotype
     | ReadsDeficiency
     | ReadsRh
-    | ReadsTreatment,
+    | ReadsTreatment
+    | ReadsLiveBirth
+    | ReadsPregnancyEnd
+    | ReadsPregnancy
+    | ReadsGestationalAge
+    | ReadsSmoking
+    | ReadsFlag,
     Field(discriminator="as_"),
 ]
 
 _READS_BY_RESOURCE: dict[str, tuple[type[BaseModel], ...]] = {
-    "Condition": (ReadsLoss, ReadsRecurrent, ReadsApsDiagnosis, ReadsNotRecordable, ReadsCarrier),
-    "Observation": (ReadsAntiphospholipid, ReadsGenotype, ReadsDeficiency, ReadsRh),
+    "Condition": (
+        ReadsLoss,
+        ReadsRecurrent,
+        ReadsApsDiagnosis,
+        ReadsNotRecordable,
+        ReadsCarrier,
+        ReadsPregnancy,
+        ReadsFlag,
+    ),
+    "Observation": (
+        ReadsAntiphospholipid,
+        ReadsGenotype,
+        ReadsDeficiency,
+        ReadsRh,
+        ReadsGestationalAge,
+        ReadsSmoking,
+    ),
     "Request": (ReadsTreatment,),
+    "Procedure": (ReadsLoss, ReadsLiveBirth, ReadsPregnancyEnd),
+    "Encounter": (ReadsLoss, ReadsLiveBirth, ReadsPregnancyEnd),
+    "AllergyIntolerance": (ReadsFlag,),
 }
+ResourceKind = Literal[
+    "Condition", "Observation", "Request", "Procedure", "Encounter", "AllergyIntolerance"
+]
 
 
 class Concept(_Spec):
@@ -176,8 +257,9 @@ class Concept(_Spec):
 
     id: str = Field(pattern=_SLUG)
     label: str
-    resource: Literal["Condition", "Observation", "Request"] = Field(
-        description="Condition, Observation, or Request (MedicationRequest and ServiceRequest)."
+    resource: ResourceKind = Field(
+        description="Condition, Observation, Request (MedicationRequest and ServiceRequest), "
+        "Procedure, Encounter (its type) or AllergyIntolerance."
     )
     reads: Reads
     codes: tuple[CodeEntry, ...] = Field(strict=False)
@@ -235,12 +317,25 @@ class LevelAnswers(_Spec):
     not_low: tuple[str, ...] = Field(strict=False, min_length=1)
 
 
+class SmokingAnswers(_Spec):
+    """Smoking status answers: smokes now, or does not."""
+
+    current: tuple[CodeEntry, ...] = Field(strict=False, min_length=1)
+    not_current: tuple[CodeEntry, ...] = Field(strict=False, min_length=1)
+
+
 class Answers(_Spec):
     qualitative: Qualitative
     rh: Qualitative
     genotype: GenotypeAnswers
     level: LevelAnswers
     percentile_range_text: tuple[str, ...] = Field(strict=False, min_length=1)
+    smoking: SmokingAnswers | None = None
+    gestational_age_units: Mapping[str, float] = Field(
+        default_factory=dict,
+        strict=False,
+        description="UCUM unit of a gestational age -> days per unit (wk: 7, d: 1).",
+    )
 
 
 class TitreUnit(_Spec):
@@ -254,6 +349,13 @@ TreatmentStatus = Literal["proposed", "ordered", "active", "completed"]
 
 class Statuses(_Spec):
     observation: tuple[str, ...] = Field(strict=False, min_length=1)
+    condition_inactive: tuple[str, ...] = Field(
+        default=(), strict=False, description="clinicalStatus codes of a past Condition."
+    )
+    allergy_verification_refused: tuple[str, ...] = Field(default=(), strict=False)
+    allergy_inactive: tuple[str, ...] = Field(default=(), strict=False)
+    procedure: tuple[str, ...] = Field(default=(), strict=False)
+    encounter: tuple[str, ...] = Field(default=(), strict=False)
     condition_verification: tuple[str, ...] = Field(strict=False, min_length=1)
     condition_verification_missing: Literal["use", "skip"]
     condition_refuted: str
@@ -304,14 +406,18 @@ class CodeBookFile(_Spec):
         for group in answer_sets:
             for answer in (group.positive, group.negative):
                 entries.extend(("answers", code) for code in answer.codes)
-        seen: dict[tuple[str, str], str] = {}
+        if self.answers.smoking is not None:
+            for smoking in (self.answers.smoking.current, self.answers.smoking.not_current):
+                entries.extend(("answers", code) for code in smoking)
+        resource_of = {c.id: c.resource for c in self.concepts}
+        seen: dict[tuple[str, str, str], str] = {}
         for owner, code in entries:
             if code.system not in systems:
                 problems.append(f"{owner}: unknown code system {code.system!r}")
             if code.source not in sources:
                 problems.append(f"{owner}: unknown source {code.source!r}")
             if owner != "answers":
-                key = (code.system, code.code)
+                key = (resource_of[owner], code.system, code.code)
                 if key in seen and seen[key] != owner:
                     problems.append(f"code {code.system}|{code.code} is in {seen[key]} and {owner}")
                 seen[key] = owner
@@ -430,6 +536,10 @@ class CodeBook:
         self.level_not_low = frozenset(answers.level.not_low)
         self.percentile_text = tuple(normalise_text(t) for t in answers.percentile_range_text)
         self.titre_units = {u.ucum: u.unit for u in spec.titre_units}
+        smoking = answers.smoking
+        self.smoking_current = self._code_index(smoking.current if smoking else ())
+        self.smoking_not_current = self._code_index(smoking.not_current if smoking else ())
+        self.gestational_age_units = dict(answers.gestational_age_units)
         self.statuses = spec.statuses
         self.cds = spec.cds_hooks
 
@@ -456,7 +566,7 @@ class CodeBook:
 
     def match(
         self,
-        resource: Literal["Condition", "Observation", "Request"],
+        resource: ResourceKind,
         codings: Iterable[tuple[str | None, str | None, str | None]],
         texts: Iterable[str | None],
     ) -> Match | NoMatch:
@@ -536,6 +646,20 @@ class CodeBook:
             text=frozenset(normalise_text(t) for t in answers.text),
             interpretation=frozenset(answers.interpretation),
         )
+
+    def _code_index(self, entries: Iterable[CodeEntry]) -> frozenset[tuple[str, str]]:
+        return frozenset(
+            (entry.system, self._code(entry.system, entry.code))
+            for entry in entries
+            if entry.confirmed
+        )
+
+    def has_code(
+        self, index: frozenset[tuple[str, str]], uri: str | None, code: str | None
+    ) -> bool:
+        """Whether a coding is one of an index's confirmed codes."""
+        system = self.system_of(uri)
+        return bool(system and code and (system, self._code(system, code)) in index)
 
     def answer_code(self, answers: _Answers, uri: str | None, code: str | None) -> bool:
         system = self.system_of(uri)

@@ -44,13 +44,16 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.allergyintolerance import AllergyIntolerance
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.encounter import Encounter
 from fhir.resources.R4B.medication import Medication
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.procedure import Procedure
 from fhir.resources.R4B.quantity import Quantity
 from fhir.resources.R4B.reference import Reference
 from fhir.resources.R4B.servicerequest import ServiceRequest
@@ -71,11 +74,17 @@ from .codes import (
     ReadsApsDiagnosis,
     ReadsCarrier,
     ReadsDeficiency,
+    ReadsFlag,
     ReadsGenotype,
+    ReadsGestationalAge,
+    ReadsLiveBirth,
     ReadsLoss,
     ReadsNotRecordable,
+    ReadsPregnancy,
+    ReadsPregnancyEnd,
     ReadsRecurrent,
     ReadsRh,
+    ReadsSmoking,
     ReadsTreatment,
     load_code_book,
     normalise_text,
@@ -96,6 +105,9 @@ __all__ = [
 _READ_TYPES = (
     "OperationOutcome",
     "Patient",
+    "Procedure",
+    "Encounter",
+    "AllergyIntolerance",
     "Condition",
     "Observation",
     "MedicationRequest",
@@ -103,6 +115,9 @@ _READ_TYPES = (
     "Medication",
 )
 _CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+_CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+_ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
+_ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
 
 
 class FhirError(RsaRulesError, ValueError):
@@ -282,6 +297,29 @@ class _Loss:
     kind: str
     counted: bool
     day: date | None
+    episode: str | None = None  # the Encounter it was recorded in, if any
+    weeks: int | None = None
+    weeks_from: str | None = None
+
+
+@dataclass
+class _Event:
+    """Something that happened in a pregnancy episode: a birth, another end, a pregnancy."""
+
+    kind: Literal["birth", "end", "pregnancy"]
+    reference: str
+    day: date | None
+    episode: str | None
+    label: str
+
+
+@dataclass
+class _Weeks:
+    weeks: int
+    day: date | None
+    episode: str | None
+    reference: str
+    item: _Item
 
 
 @dataclass
@@ -345,6 +383,11 @@ class _Reader:
         self.scalars: dict[str, list[_Value]] = {}
         self.carriers: dict[str, list[str]] = {}
         self.treatments: list[tuple[str, str, str]] = []
+        self.events: list[_Event] = []
+        self.current_pregnancy: list[tuple[str, date | None]] = []
+        self.gestational_ages: list[_Weeks] = []
+        self.flags: dict[str, list[str]] = {}
+        self.smoking: list[tuple[date | None, bool, str, _Item]] = []
         self.medications: dict[str, _Item] = {}
         self.referenced_medications: set[str] = set()
         self.position = 0
@@ -613,6 +656,12 @@ class _Reader:
             self._observation(item, model)
         elif isinstance(model, (MedicationRequest, ServiceRequest)):
             self._request(item, model)
+        elif isinstance(model, Procedure):
+            self._procedure(item, model)
+        elif isinstance(model, Encounter):
+            self._encounter(item, model)
+        elif isinstance(model, AllergyIntolerance):
+            self._allergy(item, model)
 
     def _recognised(self, item: _Item, found: Match | NoMatch) -> Concept | None:
         if isinstance(found, NoMatch):
@@ -674,9 +723,28 @@ class _Reader:
             item, _as_date(condition.recordedDate), "recorded date", concept.id
         ):
             return
+        clinical = _code_in(condition.clinicalStatus, _CONDITION_CLINICAL)
+        inactive = clinical in statuses.condition_inactive
+        if isinstance(reads, ReadsFlag) and inactive and not reads.history:
+            self._unused(item, "not-used", f"clinicalStatus is {clinical}: not current", concept.id)
+            return
         self.read_refs.append(item.reference)
+        episode = _reference_of(condition.encounter)
         if isinstance(reads, ReadsLoss):
-            self.losses.append(_Loss([item.reference], reads.loss_kind, reads.counted, day))
+            self.losses.append(
+                _Loss([item.reference], reads.loss_kind, reads.counted, day, episode)
+            )
+        elif isinstance(reads, ReadsPregnancy):
+            abated = (
+                condition.abatementDateTime
+                or condition.abatementPeriod
+                or (condition.abatementString or condition.abatementAge)
+            )
+            if not inactive and not abated:
+                self.current_pregnancy.append((item.reference, day))
+            self.events.append(_Event("pregnancy", item.reference, day, episode, concept.label))
+        elif isinstance(reads, ReadsFlag):
+            self.flags.setdefault(reads.field, []).append(item.reference)
         elif isinstance(reads, ReadsRecurrent):
             self.recurrent.append((item.reference, reads.min_losses))
         elif isinstance(reads, ReadsApsDiagnosis):
@@ -748,6 +816,25 @@ class _Reader:
                         (f"inherited_thrombophilia.{reads.field}",),
                     )
                 )
+        elif isinstance(reads, ReadsGestationalAge):
+            weeks, why = self._gestational_weeks(observation)
+            if weeks is None:
+                self._unused(item, "not-used", why, concept.id)
+                return
+            episode = _reference_of(observation.encounter)
+            self.gestational_ages.append(_Weeks(weeks, day, episode, item.reference, item))
+        elif isinstance(reads, ReadsSmoking):
+            smokes = self._smokes(observation)
+            if smokes is None:
+                self._unused(
+                    item,
+                    "not-used",
+                    "its value is not read as smoking now or not (the answer lists in "
+                    f"{self.codes.location})",
+                    concept.id,
+                )
+                return
+            self.smoking.append((day, smokes, item.reference, item))
         elif isinstance(reads, ReadsRh):
             rh = self._rh(observation)
             if rh is None:
@@ -803,6 +890,79 @@ class _Reader:
             status = "proposed"
         self.read_refs.append(item.reference)
         self.treatments.append((reads.intervention, status, item.reference))
+
+    def _procedure(self, item: _Item, procedure: Procedure) -> None:
+        concept = self._recognised(
+            item, self.codes.match("Procedure", *_code_parts([procedure.code]))
+        )
+        if concept is None:
+            return
+        if procedure.status not in self.codes.statuses.procedure:
+            shown = ", ".join(self.codes.statuses.procedure)
+            self._unused(
+                item, "not-used", f"status is {procedure.status} (read: {shown})", concept.id
+            )
+            return
+        performed = procedure.performedDateTime or (
+            procedure.performedPeriod.start if procedure.performedPeriod is not None else None
+        )
+        day = _as_date(performed)
+        if self._outside_life(item, day, "date", concept.id):
+            return
+        self._episode_event(item, concept, day, _reference_of(procedure.encounter))
+
+    def _encounter(self, item: _Item, encounter: Encounter) -> None:
+        concept = self._recognised(
+            item, self.codes.match("Encounter", *_code_parts(encounter.type or ()))
+        )
+        if concept is None:
+            return
+        if encounter.status not in self.codes.statuses.encounter:
+            shown = ", ".join(self.codes.statuses.encounter)
+            self._unused(
+                item, "not-used", f"status is {encounter.status} (read: {shown})", concept.id
+            )
+            return
+        day = _as_date(encounter.period.start if encounter.period is not None else None)
+        if self._outside_life(item, day, "date", concept.id):
+            return
+        self._episode_event(item, concept, day, item.reference)
+
+    def _episode_event(
+        self, item: _Item, concept: Concept, day: date | None, episode: str | None
+    ) -> None:
+        reads = concept.reads
+        self.read_refs.append(item.reference)
+        if isinstance(reads, ReadsLoss):
+            self.losses.append(
+                _Loss([item.reference], reads.loss_kind, reads.counted, day, episode)
+            )
+        elif isinstance(reads, ReadsLiveBirth):
+            self.events.append(_Event("birth", item.reference, day, episode, concept.label))
+        elif isinstance(reads, ReadsPregnancyEnd):
+            self.events.append(_Event("end", item.reference, day, episode, reads.outcome))
+
+    def _allergy(self, item: _Item, allergy: AllergyIntolerance) -> None:
+        concept = self._recognised(
+            item, self.codes.match("AllergyIntolerance", *_code_parts([allergy.code]))
+        )
+        if concept is None:
+            return
+        statuses = self.codes.statuses
+        verification = _code_in(allergy.verificationStatus, _ALLERGY_VERIFICATION)
+        if verification in statuses.allergy_verification_refused:
+            self._unused(item, "not-used", f"verificationStatus is {verification}", concept.id)
+            return
+        clinical = _code_in(allergy.clinicalStatus, _ALLERGY_CLINICAL)
+        if clinical in statuses.allergy_inactive:
+            self._unused(item, "not-used", f"clinicalStatus is {clinical}", concept.id)
+            return
+        if self._outside_life(item, _as_date(allergy.recordedDate), "recorded date", concept.id):
+            return
+        reads = concept.reads
+        if isinstance(reads, ReadsFlag):
+            self.read_refs.append(item.reference)
+            self.flags.setdefault(reads.field, []).append(item.reference)
 
     def _medication(self, request: MedicationRequest, reference: Reference) -> Medication | None:
         target = reference.reference or ""
@@ -974,6 +1134,29 @@ class _Reader:
                     )
         return None, "no interpretation or reference range to read the level against"
 
+    def _gestational_weeks(self, observation: Observation) -> tuple[int | None, str]:
+        quantity = observation.valueQuantity
+        units = self.codes.gestational_age_units
+        if quantity is None or quantity.value is None:
+            return None, "no gestational age value (a quantity in weeks or days)"
+        if self.codes.system_of(quantity.system) != "ucum" or quantity.code not in units:
+            shown = quantity.code or quantity.unit or "none"
+            return None, f"its unit ({shown}) is not a UCUM unit of time in {self.codes.location}"
+        if quantity.comparator:
+            return None, f"the gestational age is given as {quantity.comparator}{quantity.value}"
+        days = float(quantity.value) * units[quantity.code]
+        return int(days // 7), "gestational age"
+
+    def _smokes(self, observation: Observation) -> bool | None:
+        value = observation.valueCodeableConcept
+        found: set[bool] = set()
+        for coding in value.coding or () if value is not None else ():
+            if self.codes.has_code(self.codes.smoking_current, coding.system, coding.code):
+                found.add(True)
+            elif self.codes.has_code(self.codes.smoking_not_current, coding.system, coding.code):
+                found.add(False)
+        return found.pop() if len(found) == 1 else None
+
     def _rh(self, observation: Observation) -> str | None:
         reading, _why = self._qualitative(observation, rh=True)
         return reading
@@ -987,6 +1170,8 @@ class _Reader:
         elif self.patient_id is not None:
             document["id"] = self.patient_id
         self._history(document, sources)
+        self._current(document, sources)
+        self._flags(document, sources)
         self._antiphospholipid(document, sources)
         self._inherited_and_rh(document, sources)
         self._treatment_facts(document, sources)
@@ -1051,27 +1236,16 @@ class _Reader:
         sources["age"] = (item.reference,)
 
     def _history(self, document: dict[str, Any], sources: dict[str, tuple[str, ...]]) -> None:
-        merged: list[_Loss] = []
-        for loss in self.losses:
-            twin = next(
-                (
-                    m
-                    for m in merged
-                    if loss.day is not None and m.day == loss.day and m.kind == loss.kind
-                ),
-                None,
-            )
-            if twin is None:
-                merged.append(_Loss(list(loss.references), loss.kind, loss.counted, loss.day))
-                continue
-            twin.references.extend(loss.references)
-        merged.sort(key=lambda m: (m.day is None, m.day or date.min, m.references[0]))
+        merged = self._episodes()
+        self._loss_weeks(merged)
         history: dict[str, Any] = {}
         loss_paths: list[str] = []
         if merged:
             items = []
             for index, loss in enumerate(merged):
                 entry: dict[str, Any] = {"kind": loss.kind}
+                if loss.weeks is not None:
+                    entry["gestational_weeks"] = loss.weeks
                 if loss.day is not None:
                     entry["date"] = loss.day.isoformat()
                 items.append(entry)
@@ -1082,8 +1256,9 @@ class _Reader:
                     self.notes.append(
                         AdapterNote(
                             "merged",
-                            f"{' and '.join(loss.references)} record a {loss.kind} with the same "
-                            f"onset date ({loss.day}): counted as one loss",
+                            f"{' and '.join(loss.references)} record one {loss.kind} (the same "
+                            f"{'encounter' if loss.episode else 'date'}, "
+                            f"{loss.episode or loss.day}): counted as one loss",
                             tuple(loss.references),
                             (path,),
                         )
@@ -1107,21 +1282,314 @@ class _Reader:
                         ("pregnancy_history.loss_count",),
                     )
                 )
+        births = self._births(merged, history, sources)
+        consecutive = self._consecutive(merged, births, history, sources)
         if not history:
             return
         document["pregnancy_history"] = history
-        conditions = sum(len(loss.references) for loss in merged)
+        if not merged:
+            return
+        resources = sum(len(loss.references) for loss in merged)
+        said = (
+            "whether the losses were consecutive is derived from their dated order"
+            if consecutive
+            else "whether the losses were consecutive is not in the data"
+        )
         self.notes.append(
             AdapterNote(
                 "count",
-                f"Pregnancy losses read from FHIR: {counted} counted from {conditions} Condition "
-                "resources (one per Condition; Conditions of one kind with the same onset date "
-                "count once; ectopic pregnancies listed, not counted). Gestational ages and "
-                "whether the losses were consecutive are not in the data.",
+                f"Pregnancy losses read from FHIR: {counted} counted from {resources} "
+                f"resource{'s' if resources != 1 else ''} "
+                "(one loss per pregnancy episode: records of one kind in the same encounter or "
+                "with the same date count once; ectopic pregnancies listed, not counted); "
+                f"{said}.",
                 tuple(ref for loss in merged for ref in loss.references),
                 tuple(loss_paths),
             )
         )
+
+    def _episodes(self) -> list[_Loss]:
+        """Losses merged per pregnancy episode (same kind, and same encounter or same date)."""
+        merged: list[_Loss] = []
+        for loss in self.losses:
+            twin = next(
+                (
+                    m
+                    for m in merged
+                    if m.kind == loss.kind
+                    and (
+                        (loss.episode is not None and m.episode == loss.episode)
+                        or (loss.day is not None and m.day == loss.day)
+                    )
+                ),
+                None,
+            )
+            if twin is None:
+                merged.append(
+                    _Loss(list(loss.references), loss.kind, loss.counted, loss.day, loss.episode)
+                )
+                continue
+            twin.references.extend(loss.references)
+            twin.day = twin.day or loss.day
+            twin.episode = twin.episode or loss.episode
+        merged.sort(key=lambda m: (m.day is None, m.day or date.min, m.references[0]))
+        return merged
+
+    def _same_episode(self, episode: str | None, day: date | None, loss: _Loss) -> bool:
+        if episode is not None and loss.episode is not None:
+            return episode == loss.episode
+        return day is not None and day == loss.day
+
+    def _loss_weeks(self, losses: list[_Loss]) -> None:
+        """Gestational ages recorded in a loss's episode become its weeks; the others are
+        for the current pregnancy (see :meth:`_current`)."""
+        for weeks in list(self.gestational_ages):
+            owner = next(
+                (loss for loss in losses if self._same_episode(weeks.episode, weeks.day, loss)),
+                None,
+            )
+            if owner is None:
+                continue
+            self.gestational_ages.remove(weeks)
+            if owner.weeks is not None and owner.weeks != weeks.weeks:
+                self._unused(
+                    weeks.item,
+                    "not-used",
+                    f"another gestational age ({owner.weeks} weeks, {owner.weeks_from}) is "
+                    "recorded for the same loss",
+                    "gestational-age",
+                )
+                continue
+            owner.weeks = weeks.weeks
+            owner.weeks_from = weeks.reference
+            owner.references.append(weeks.reference)
+            self.read_refs.append(weeks.reference)
+
+    def _births(
+        self,
+        losses: list[_Loss],
+        history: dict[str, Any],
+        sources: dict[str, tuple[str, ...]],
+    ) -> list[_Event]:
+        """Live births: one per episode with a delivery and no fetal death recorded in it."""
+        births: list[_Event] = []
+        seen: list[_Event] = []
+        for event in sorted(
+            (e for e in self.events if e.kind == "birth"),
+            key=lambda e: (e.day is None, e.day or date.min, e.reference),
+        ):
+            death = next(
+                (
+                    loss
+                    for loss in losses
+                    if loss.kind == "fetal-death"
+                    and self._same_episode(event.episode, event.day, loss)
+                ),
+                None,
+            )
+            if death is not None:
+                self.notes.append(
+                    AdapterNote(
+                        "assumption",
+                        f"{event.reference} records a delivery in the episode of the fetal "
+                        f"death {death.references[0]}: not read as a live birth",
+                        (event.reference, *death.references),
+                    )
+                )
+                continue
+            twin = next(
+                (
+                    b
+                    for b in seen
+                    if (event.episode is not None and b.episode == event.episode)
+                    or (event.day is not None and b.day == event.day)
+                ),
+                None,
+            )
+            if twin is not None:
+                self.notes.append(
+                    AdapterNote(
+                        "merged",
+                        f"{twin.reference} and {event.reference} record one delivery: one "
+                        "live birth",
+                        (twin.reference, event.reference),
+                        ("pregnancy_history.live_births",),
+                    )
+                )
+                continue
+            seen.append(event)
+            births.append(event)
+        if births:
+            history["live_births"] = len(births)
+            references = tuple(
+                e.reference for e in self.events if e.kind == "birth" and e.reference
+            )
+            sources["pregnancy_history.live_births"] = references
+            self.notes.append(
+                AdapterNote(
+                    "assumption",
+                    f"{len(births)} live birth{'s' if len(births) != 1 else ''} read from "
+                    "delivery records (a delivery is read as a live birth unless a fetal death "
+                    "is recorded in the same episode); births not in this record are not "
+                    "counted",
+                    references,
+                    ("pregnancy_history.live_births",),
+                )
+            )
+        return births
+
+    def _consecutive(
+        self,
+        losses: list[_Loss],
+        births: list[_Event],
+        history: dict[str, Any],
+        sources: dict[str, tuple[str, ...]],
+    ) -> bool:
+        """``consecutive`` from the dated order of losses and births; True when it was set."""
+        counted = [loss for loss in losses if loss.counted]
+        if len(counted) < 2 or any(loss.day is None for loss in counted):
+            return False
+        first = min(loss.day for loss in counted if loss.day is not None)
+        last = max(loss.day for loss in counted if loss.day is not None)
+        between_births = [b for b in births if b.day is not None and first < b.day < last]
+        others = [
+            e
+            for e in self.events
+            if e.kind != "birth"
+            and e.day is not None
+            and first < e.day < last
+            and not any(self._same_episode(e.episode, e.day, loss) for loss in losses)
+            and not any(
+                (e.episode is not None and e.episode == b.episode) or e.day == b.day for b in births
+            )
+        ]
+        path = "pregnancy_history.consecutive"
+        loss_refs = tuple(ref for loss in counted for ref in loss.references)
+        if between_births:
+            history["consecutive"] = False
+            refs = (*loss_refs, *(b.reference for b in between_births))
+            sources[path] = refs
+            self.notes.append(
+                AdapterNote(
+                    "assumption",
+                    "The losses were not consecutive: "
+                    + ", ".join(f"{b.reference} ({b.day})" for b in between_births)
+                    + " records a birth between them",
+                    refs,
+                    (path,),
+                )
+            )
+            return True
+        if others:
+            self.notes.append(
+                AdapterNote(
+                    "assumption",
+                    "Whether the losses were consecutive is left unknown: "
+                    + ", ".join(f"{e.reference} ({e.label}, {e.day})" for e in others)
+                    + " lies between them",
+                    tuple(e.reference for e in others),
+                    (),
+                )
+            )
+            return False
+        if not self.events:
+            return False  # the record keeps no births or pregnancies: it cannot show the order
+        history["consecutive"] = True
+        sources[path] = loss_refs
+        self.notes.append(
+            AdapterNote(
+                "assumption",
+                "The losses were consecutive by their dated order: the record keeps "
+                "pregnancies and births, and shows none between them (one not in this record "
+                "would change this)",
+                loss_refs,
+                (path,),
+            )
+        )
+        return True
+
+    def _current(self, document: dict[str, Any], sources: dict[str, tuple[str, ...]]) -> None:
+        """A current pregnancy (an active pregnancy Condition), with its gestational age."""
+        unassigned = list(self.gestational_ages)
+        if not self.current_pregnancy:
+            for weeks in unassigned:
+                self._unused(
+                    weeks.item,
+                    "not-used",
+                    "no current pregnancy or recorded loss it belongs to",
+                    "gestational-age",
+                )
+            return
+        references = tuple(ref for ref, _ in self.current_pregnancy)
+        onset = max((day for _, day in self.current_pregnancy if day is not None), default=None)
+        pregnancy: dict[str, Any] = {}
+        dated = sorted(
+            (w for w in unassigned if w.day is not None and (onset is None or w.day >= onset)),
+            key=lambda w: (w.day or date.min, w.reference),
+        )
+        latest = dated[-1] if dated else None
+        for weeks in unassigned:
+            if weeks is not latest:
+                self._unused(
+                    weeks.item,
+                    "not-used",
+                    "a later gestational age of the current pregnancy is used"
+                    if latest is not None and weeks in dated
+                    else "undated, or dated before the current pregnancy",
+                    "gestational-age",
+                )
+        path = "current_pregnancy"
+        if latest is not None and latest.day is not None:
+            elapsed = (self.today - latest.day).days // 7
+            now = latest.weeks + elapsed
+            try:
+                PatientFacts.model_validate({"current_pregnancy": {"gestational_weeks": now}})
+            except ValidationError as error:
+                self._unused(
+                    latest.item,
+                    "not-used",
+                    f"{latest.weeks} weeks on {latest.day} would be {now} weeks on "
+                    f"{self.today} ({_problem(error)})",
+                    "gestational-age",
+                )
+            else:
+                pregnancy["gestational_weeks"] = now
+                self.read_refs.append(latest.reference)
+                sources[f"{path}.gestational_weeks"] = (latest.reference,)
+                self.notes.append(
+                    AdapterNote(
+                        "assumption",
+                        f"{latest.reference}: {latest.weeks} weeks on {latest.day}, {now} "
+                        f"completed weeks on {self.today} ({elapsed} weeks later)",
+                        (latest.reference,),
+                        (f"{path}.gestational_weeks",),
+                    )
+                )
+        document[path] = pregnancy
+        sources[path] = references
+
+    def _flags(self, document: dict[str, Any], sources: dict[str, tuple[str, ...]]) -> None:
+        """Yes/no facts that a recorded Condition or allergy makes true; smoking status."""
+        for field_path, references in sorted(self.flags.items()):
+            section, _, name = field_path.rpartition(".")
+            target = document.setdefault(section, {}) if section else document
+            target[name] = True
+            sources[field_path] = tuple(dict.fromkeys(references))
+        if self.smoking:
+            ordered = sorted(self.smoking, key=lambda s: (s[0] is None, s[0] or date.min, s[2]))
+            dated = [s for s in ordered if s[0] is not None]
+            chosen = dated[-1] if dated else ordered[-1]
+            for other in ordered:
+                if other is not chosen:
+                    self._unused(
+                        other[3],
+                        "not-used",
+                        f"a later smoking status ({chosen[2]}) is used",
+                        "smoking-status",
+                    )
+            self.read_refs.append(chosen[2])
+            document.setdefault("risk_factors", {})["smoking"] = chosen[1]
+            sources["risk_factors.smoking"] = (chosen[2],)
 
     def _antiphospholipid(
         self, document: dict[str, Any], sources: dict[str, tuple[str, ...]]
@@ -1343,6 +1811,10 @@ def _texts_of(concept: CodeableConcept) -> list[str]:
     out = [concept.text] if concept.text else []
     out.extend(c.display or c.code or "" for c in concept.coding or ())
     return [t for t in out if t]
+
+
+def _reference_of(reference: Reference | None) -> str | None:
+    return reference.reference if reference is not None and reference.reference else None
 
 
 def _code_in(concept: CodeableConcept | None, system: str) -> str | None:
