@@ -191,6 +191,11 @@ class FhirFacts:
     notes: tuple[AdapterNote, ...]
     patient: str | None = None
     read: tuple[str, ...] = field(default=())
+    gender: str | None = None
+    deceased: str | None = None
+    withheld: str | None = None
+    """Why no advice is given for this patient (deceased; recorded male with no pregnancy
+    in the record), or None. The CDS Hooks service gives no cards then; the report says why."""
 
     def references(self, path: str) -> tuple[str, ...]:
         """The resources an input path (as explanations show it) came from.
@@ -250,6 +255,9 @@ class FhirFacts:
         """What was read from where, what was not used and why: JSON-ready."""
         return {
             "patient": self.patient,
+            "gender": self.gender,
+            "deceased": self.deceased,
+            "withheld": self.withheld,
             "read": list(self.read),
             "sources": {path: list(refs) for path, refs in self.sources.items()},
             "unused": [item.to_dict() for item in self.unused],
@@ -261,6 +269,9 @@ class FhirFacts:
         references, and the adapter's report under ``"fhir"``."""
         document: dict[str, Any] = _rewrite_paths(evaluation.to_dict(), self)
         document["fhir"] = self.report()
+        if self.withheld is not None:
+            document["recommendations"] = []
+            document["withheld"] = self.withheld
         return document
 
 
@@ -371,6 +382,8 @@ class _Reader:
         self.bases: set[str] = {_base(fhir_server)} if fhir_server else set()
         self.full_urls: set[str] = set()
         self.born: date | None = None
+        self.gender: str | None = None
+        self.deceased: str | None = None
         self.keys: set[str] = set()
         self.items: list[_Item] = []
         self.unused: list[UnusedResource] = []
@@ -1189,7 +1202,27 @@ class _Reader:
             notes=tuple(notes),
             patient=reference,
             read=tuple(dict.fromkeys(self.read_refs)),
+            gender=self.gender,
+            deceased=self.deceased,
+            withheld=self._withheld(facts),
         )
+
+    def _withheld(self, facts: PatientFacts) -> str | None:
+        """Why no advice is given: a deceased patient; a patient recorded as male whose record
+        holds no pregnancy (no loss, birth, current pregnancy or miscarriage)."""
+        if self.deceased is not None:
+            return f"the patient {self.deceased}: no advice is given for a deceased patient"
+        pregnancy = (
+            facts.pregnancy_history is not None
+            or facts.current_pregnancy is not None
+            or facts.current_miscarriage is not None
+        )
+        if self.gender == "male" and not pregnancy:
+            return (
+                "the patient is recorded as male (Patient.gender) and the record holds no "
+                "pregnancy: the advice of this engine concerns pregnancy loss"
+            )
+        return None
 
     def _patient_facts(
         self,
@@ -1202,6 +1235,12 @@ class _Reader:
             document["id"] = patient.id
             sources["id"] = (item.reference,)
         self.read_refs.append(item.reference)
+        self.gender = patient.gender
+        died = _as_date(patient.deceasedDateTime)
+        if died is not None:
+            self.deceased = f"died on {died.isoformat()} (Patient.deceasedDateTime)"
+        elif patient.deceasedDateTime is not None or patient.deceasedBoolean:
+            self.deceased = "deceased (Patient.deceased)"
         birth = patient.birthDate
         if birth is None:
             return
@@ -1215,18 +1254,15 @@ class _Reader:
                 )
             )
             return
-        age = (
-            self.today.year
-            - born.year
-            - ((self.today.month, self.today.day) < (born.month, born.day))
-        )
+        on = died if died is not None and died < self.today else self.today
+        age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
         try:
             PatientFacts.model_validate({"age": age})
         except ValidationError as error:
             self.notes.append(
                 AdapterNote(
                     "assumption",
-                    f"{item.reference}: age {age} on {self.today.isoformat()} is outside what "
+                    f"{item.reference}: age {age} on {on.isoformat()} is outside what "
                     f"the facts accept ({_problem(error)}); age left unknown",
                     (item.reference,),
                 )
@@ -1234,6 +1270,15 @@ class _Reader:
             return
         document["age"] = age
         sources["age"] = (item.reference,)
+        if died is not None and died < self.today:
+            self.notes.append(
+                AdapterNote(
+                    "assumption",
+                    f"{item.reference}: age {age} at death ({died.isoformat()})",
+                    (item.reference,),
+                    ("age",),
+                )
+            )
 
     def _history(self, document: dict[str, Any], sources: dict[str, tuple[str, ...]]) -> None:
         merged = self._episodes()

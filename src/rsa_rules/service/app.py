@@ -313,6 +313,14 @@ class _Service:
             _fail(400, "bad_fhir_data", f"the FHIR data cannot be read: {error}")
         evaluation = self.engine.evaluate(read.facts)
         knowledge = self.engine.knowledge
+        if read.withheld is not None:  # deceased, or no pregnancy to advise on: no cards
+            withheld = {
+                "withheld": read.withheld,
+                "unused": [item.to_dict() for item in read.unused],
+                "notes": [note.to_dict() for note in read.notes],
+                "unavailable": list(unavailable or ()),
+            }
+            return {"cards": [], "extension": prune({REPORT_EXTENSION: withheld})}
         if service.hook == "patient-view":
             cards = evaluation_to_cards(
                 evaluation, fhir=read, patient_id=patient_id, codes=self.codes, knowledge=knowledge
