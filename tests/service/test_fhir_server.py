@@ -47,6 +47,8 @@ def fhir() -> Iterator[StubServer]:
         stub.routes[_query(templates["observations"])] = Route(body=data["observations"])
         stub.routes[_query(templates["medications"])] = Route(body=bundle(kind="searchset"))
         stub.routes[_query(templates["services"])] = Route(body=bundle(kind="searchset"))
+        stub.routes[_query(templates["procedures"])] = Route(body=bundle(kind="searchset"))
+        stub.routes[_query(templates["allergies"])] = Route(body=bundle(kind="searchset"))
         yield stub
 
 
@@ -90,7 +92,8 @@ def test_only_missing_keys_are_fetched(
     client: httpx.Client, fhir: StubServer, database: Path
 ) -> None:
     data = prefetch_of(aps_bundle())
-    partial = {key: data[key] for key in ("patient", "conditions", "medications", "services")}
+    keys = ("patient", "conditions", "medications", "services", "procedures", "allergies")
+    partial = {key: data[key] for key in keys}
     with _fetching(fhir, database) as server:
         response = _post(client, server, _with_server(fhir, prefetch=partial))
     assert response.status_code == 200

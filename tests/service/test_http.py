@@ -41,6 +41,8 @@ def prefetch_of(data: dict[str, Any]) -> dict[str, Any]:
         "observations": searchset("Observation"),
         "medications": searchset("MedicationRequest"),
         "services": searchset("ServiceRequest"),
+        "procedures": searchset("Procedure"),
+        "allergies": searchset("AllergyIntolerance"),
     }
 
 
@@ -96,6 +98,8 @@ def test_discovery_lists_the_services_with_prefetch(
             "observations",
             "medications",
             "services",
+            "procedures",
+            "allergies",
         }
     assert empty_values(response.json()) == []
 
@@ -330,7 +334,17 @@ def test_missing_prefetch_without_a_fhir_server_is_412(
 def test_null_prefetch_means_no_data_not_missing(
     client: httpx.Client, server: LiveServer, mint: Mint
 ) -> None:
-    prefetch = dict.fromkeys(("patient", "conditions", "observations", "medications", "services"))
+    prefetch = dict.fromkeys(
+        (
+            "patient",
+            "conditions",
+            "observations",
+            "medications",
+            "services",
+            "procedures",
+            "allergies",
+        )
+    )
     response = call(client, server, mint, PATIENT_VIEW, hook_request("patient-view", prefetch))
     assert response.status_code == 200
     assert response.json() == {"cards": []}

@@ -29,7 +29,7 @@ ORDER_SIGN = "rsa-rules-order-sign"
 ORDER_SELECT = "rsa-rules-order-select"
 SANDBOX = "https://sandbox.cds-hooks.org"
 NO_DATA = {"patient": None, "conditions": None, "observations": None}
-NO_DATA.update({"medications": None, "services": None})
+NO_DATA.update({"medications": None, "services": None, "procedures": None, "allergies": None})
 
 
 def fixture(name: str) -> Any:

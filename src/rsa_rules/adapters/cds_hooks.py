@@ -99,22 +99,31 @@ class ServiceDefinition:
 
 
 def prefetch_templates(codes: CodeBook | None = None) -> dict[str, str]:
-    """The prefetch templates: the patient, conditions, the coded observations, and requests.
+    """The prefetch templates: the patient, conditions, the coded observations and procedures,
+    allergies, and requests.
 
-    Observations are searched by every code of the code lists (confirmed or not: an
-    unconfirmed code is read only with its text, but the search must still find it);
-    conditions are not, because ICD-10 codes are listed by category and a token search does
-    not match subcodes.
+    Observations and procedures are narrowed by token searches on every code of the code lists
+    (confirmed or not: an unconfirmed code is read only with its text, but the search must
+    still find it), within the query subset of CDS Hooks 2.0 (token equality). Conditions are
+    not narrowed: ICD-10 codes are listed by category (a token search does not match
+    subcodes, and ``:below`` is outside the subset) and some concepts are read from their text
+    only, so a narrowed search would drop them without a word.
     """
     book = codes or load_code_book()
-    observation_codes = ",".join(
-        dict.fromkeys(
-            f"{book.system_uri[entry.system]}|{entry.code}"
-            for concept in book.spec.concepts
-            if concept.resource == "Observation"
-            for entry in concept.codes
+
+    def coded(resource: str) -> str:
+        return ",".join(
+            dict.fromkeys(
+                f"{book.system_uri[entry.system]}|{entry.code}"
+                for concept in book.spec.concepts
+                if concept.resource == resource
+                for entry in concept.codes
+                if entry.match == "exact"
+            )
         )
-    )
+
+    observation_codes = coded("Observation")
+    procedure_codes = coded("Procedure")
     observation_statuses = ",".join(book.statuses.observation)
     current = {
         kind: ",".join(
@@ -133,6 +142,8 @@ def prefetch_templates(codes: CodeBook | None = None) -> dict[str, str]:
         ),
         "medications": f"MedicationRequest?patient={patient}&status={current['MedicationRequest']}",
         "services": f"ServiceRequest?patient={patient}&status={current['ServiceRequest']}",
+        "procedures": f"Procedure?patient={patient}&code={procedure_codes}",
+        "allergies": f"AllergyIntolerance?patient={patient}",
     }
 
 

@@ -1,0 +1,341 @@
+"""Reading the record as EHRs hold it: pregnancy episodes, births, consecutiveness, gestational
+age, a current pregnancy, thrombosis, allergies, other contraindications, risk factors."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rsa_rules.fhir import FhirFacts, UnusedResource, facts_from_bundle, load_code_book
+
+from .fhirdata import ICD10CM, LOINC, SNOMED, UCUM, bundle, concept, condition, observation, patient
+
+TODAY = date(2026, 5, 1)
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+
+
+def read(*resources: dict[str, Any], **kwargs: Any) -> FhirFacts:
+    kwargs.setdefault("today", TODAY)
+    return facts_from_bundle(bundle(patient(), *resources), **kwargs)
+
+
+def unused(result: FhirFacts, reference: str) -> UnusedResource:
+    return next(item for item in result.unused if item.reference == reference)
+
+
+def texts(result: FhirFacts) -> str:
+    return " | ".join(note.text for note in result.notes)
+
+
+def loss(resource_id: str, onset: str, encounter: str | None = None, **kw: Any) -> dict[str, Any]:
+    out = condition(resource_id, (SNOMED, "19169002", "Miscarriage in first trimester"), **kw)
+    out["onsetDateTime"] = onset
+    if encounter is not None:
+        out["encounter"] = {"reference": encounter}
+    return out
+
+
+def pregnancy(
+    resource_id: str, onset: str, *, active: bool = False, encounter: str | None = None
+) -> dict[str, Any]:
+    out = condition(resource_id, (SNOMED, "72892002", "Normal pregnancy"), onset=onset)
+    out["clinicalStatus"] = concept((CLINICAL, "active" if active else "resolved"))
+    if not active:
+        out["abatementDateTime"] = onset
+    if encounter is not None:
+        out["encounter"] = {"reference": encounter}
+    return out
+
+
+def procedure(
+    resource_id: str,
+    code: str,
+    display: str,
+    when: str,
+    *,
+    encounter: str | None = None,
+    status: str = "completed",
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "resourceType": "Procedure",
+        "id": resource_id,
+        "status": status,
+        "subject": {"reference": "Patient/p1"},
+        "code": concept((SNOMED, code, display), text=display),
+        "performedPeriod": {"start": when, "end": when},
+    }
+    if encounter is not None:
+        out["encounter"] = {"reference": encounter}
+    return out
+
+
+def gestational_age(
+    resource_id: str, value: float, unit: str, when: str, encounter: str | None = None
+) -> dict[str, Any]:
+    out = observation(
+        resource_id,
+        (LOINC, "11884-4", "Gestational age Estimated"),
+        when=when,
+        valueQuantity={"value": value, "unit": unit, "system": UCUM, "code": unit},
+    )
+    if encounter is not None:
+        out["encounter"] = {"reference": encounter}
+    return out
+
+
+def allergy(resource_id: str, display: str, code: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "AllergyIntolerance",
+        "id": resource_id,
+        "patient": {"reference": "Patient/p1"},
+        "code": concept((RXNORM, code, display), text=display),
+        **extra,
+    }
+
+
+def smoking(resource_id: str, code: str, display: str, when: str) -> dict[str, Any]:
+    return observation(
+        resource_id,
+        (LOINC, "72166-2", "Tobacco smoking status"),
+        when=when,
+        valueCodeableConcept=concept((SNOMED, code, display)),
+    )
+
+
+# -- pregnancy episodes ----------------------------------------------------------------------------
+
+
+def test_a_loss_recorded_twice_in_one_encounter_counts_once() -> None:
+    result = read(
+        loss("c1", "2020-02-01", encounter="Encounter/e1"),
+        loss("c2", "2020-02-03", encounter="Encounter/e1"),
+    )
+    history = result.facts.pregnancy_history
+    assert history is not None
+    assert len(history.losses or ()) == 1
+    assert result.sources["pregnancy_history.losses.0"] == ("Condition/c1", "Condition/c2")
+    assert "the same encounter, Encounter/e1" in texts(result)
+
+
+def test_losses_with_only_pregnancies_between_them_are_consecutive() -> None:
+    result = read(
+        pregnancy("p-a", "2019-12-01", encounter="Encounter/a"),
+        loss("l-a", "2019-12-01", encounter="Encounter/a"),
+        pregnancy("p-b", "2022-01-10", encounter="Encounter/b"),
+        loss("l-b", "2022-01-10", encounter="Encounter/b"),
+    )
+    history = result.facts.pregnancy_history
+    assert history is not None
+    assert history.consecutive is True
+    assert history.live_births is None  # no delivery in the record: unknown, not 0
+    assert result.sources["pregnancy_history.consecutive"] == ("Condition/l-a", "Condition/l-b")
+    assert "consecutive by their dated order" in texts(result)
+
+
+def test_a_pregnancy_of_unknown_outcome_between_losses_leaves_consecutive_unknown() -> None:
+    result = read(
+        loss("l-a", "2018-01-01"),
+        pregnancy("p-mid", "2019-06-01"),
+        procedure("t", "714812005", "Induced termination of pregnancy", "2020-03-01"),
+        loss("l-b", "2021-01-01"),
+    )
+    history = result.facts.pregnancy_history
+    assert history is not None
+    assert history.consecutive is None
+    assert "Procedure/t (induced termination of pregnancy, 2020-03-01)" in texts(result)
+    assert "Condition/p-mid" in texts(result)
+
+
+def test_a_delivery_in_the_episode_of_a_fetal_death_is_not_a_live_birth() -> None:
+    death = condition("fd", (SNOMED, "17369002", "Miscarriage"), onset="2023-05-01")
+    death["encounter"] = {"reference": "Encounter/d"}
+    result = read(
+        death,
+        procedure("del", "11466000", "Cesarean section", "2023-05-01", encounter="Encounter/x"),
+        procedure("del-2", "11466000", "Cesarean section", "2024-09-01", status="in-progress"),
+    )
+    history = result.facts.pregnancy_history
+    assert history is not None
+    assert history.live_births == 1  # the miscarriage is not a fetal death: the birth counts
+    assert "status is in-progress" in unused(result, "Procedure/del-2").reason
+
+
+def test_gestational_ages_go_to_their_loss_or_to_the_current_pregnancy() -> None:
+    result = read(
+        loss("l", "2024-01-10", encounter="Encounter/l"),
+        gestational_age("ga-loss", 9, "wk", "2024-01-10", encounter="Encounter/l"),
+        gestational_age("ga-loss-2", 70, "d", "2024-01-10", encounter="Encounter/l"),
+        pregnancy("now", "2026-03-01", active=True),
+        gestational_age("ga-old", 6, "wk", "2026-03-20"),
+        gestational_age("ga-new", 58, "d", "2026-04-03"),
+        gestational_age("ga-before", 30, "wk", "2025-01-01"),
+    )
+    facts = result.facts
+    assert facts.pregnancy_history is not None
+    (first,) = facts.pregnancy_history.losses or ()
+    assert first.gestational_weeks == 9
+    assert "another gestational age (9 weeks" in unused(result, "Observation/ga-loss-2").reason
+    assert facts.current_pregnancy is not None
+    assert facts.current_pregnancy.gestational_weeks == 12  # 8 weeks on 2026-04-03, +4
+    assert result.sources["current_pregnancy"] == ("Condition/now",)
+    assert result.sources["current_pregnancy.gestational_weeks"] == ("Observation/ga-new",)
+    assert "a later gestational age" in unused(result, "Observation/ga-old").reason
+    assert "dated before the current pregnancy" in unused(result, "Observation/ga-before").reason
+
+
+def test_a_gestational_age_with_no_pregnancy_or_unreadable_is_reported() -> None:
+    odd = gestational_age("ga-odd", 3, "mo", "2026-04-01")
+    result = read(gestational_age("ga", 9, "wk", "2026-04-01"), odd)
+    assert result.facts.current_pregnancy is None
+    assert "no current pregnancy" in unused(result, "Observation/ga").reason
+    assert "not a UCUM unit of time" in unused(result, "Observation/ga-odd").reason
+
+
+def test_a_resolved_or_abated_pregnancy_is_not_current() -> None:
+    result = read(pregnancy("p", "2026-02-01"))
+    assert result.facts.current_pregnancy is None
+    assert "Condition/p" in result.read
+
+
+def test_an_active_pregnancy_without_gestational_age_is_pregnant_weeks_unknown() -> None:
+    result = read(pregnancy("p", "2026-02-01", active=True))
+    assert result.facts.current_pregnancy is not None
+    assert result.facts.current_pregnancy.gestational_weeks is None
+
+
+# -- history, contraindications, risk factors ------------------------------------------------------
+
+
+def test_thrombosis_history_is_read_even_when_resolved() -> None:
+    dvt = condition(
+        "dvt",
+        (ICD10CM, "I82.401", "Acute embolism and thrombosis of unspecified deep veins"),
+        onset="2015-01-01",
+    )
+    dvt["clinicalStatus"] = concept((CLINICAL, "resolved"))
+    result = read(dvt)
+    assert result.facts.thrombosis_history is True
+    assert result.sources["thrombosis_history"] == ("Condition/dvt",)
+    assert "from its text" in texts(result)  # the ICD-10 code is unconfirmed: its text confirms
+
+
+def test_an_unconfirmed_code_without_a_confirming_text_is_not_read() -> None:
+    result = read(condition("c", (ICD10CM, "I82.401")))
+    assert result.facts.thrombosis_history is None
+    assert unused(result, "Condition/c").concept == "thrombosis-history"
+
+
+def test_contraindications_and_risk_factors_from_conditions() -> None:
+    pcos = condition("pcos", text="Polycystic ovary syndrome")
+    resolved_pcos = condition("pcos-old", text="PCOS")
+    resolved_pcos["clinicalStatus"] = concept((CLINICAL, "resolved"))
+    result = read(
+        condition("hit", text="Heparin-induced thrombocytopenia"),
+        condition("bone", (SNOMED, "64859006", "Osteoporosis")),
+        pcos,
+        resolved_pcos,
+        condition("dm", (SNOMED, "44054006", "Diabetes mellitus type 2")),
+    )
+    facts = result.facts
+    assert facts.contraindications is not None
+    assert facts.contraindications.heparin_induced_thrombocytopenia is True
+    assert facts.contraindications.osteoporosis is True
+    assert facts.risk_factors is not None
+    assert facts.risk_factors.pcos is True
+    assert result.sources["risk_factors.pcos"] == ("Condition/pcos",)
+    assert "clinicalStatus is resolved" in unused(result, "Condition/pcos-old").reason
+    assert facts.risk_factors.diabetes is None  # its control is not recorded
+    assert "record whether it is controlled" in unused(result, "Condition/dm").reason
+
+
+def test_allergies_to_heparin_and_aspirin() -> None:
+    result = read(
+        allergy("hep", "Heparin", "5224"),
+        allergy("asa", "Aspirin", "1191"),
+        allergy(
+            "old",
+            "Aspirin",
+            "1191",
+            clinicalStatus=concept(
+                ("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "resolved")
+            ),
+        ),
+        allergy(
+            "no",
+            "Heparin",
+            "5224",
+            verificationStatus=concept(
+                ("http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "refuted")
+            ),
+        ),
+    )
+    contraindications = result.facts.contraindications
+    assert contraindications is not None
+    assert contraindications.heparin_allergy is True
+    assert contraindications.aspirin_allergy is True
+    assert result.sources["contraindications.aspirin_allergy"] == ("AllergyIntolerance/asa",)
+    assert "clinicalStatus is resolved" in unused(result, "AllergyIntolerance/old").reason
+    assert "verificationStatus is refuted" in unused(result, "AllergyIntolerance/no").reason
+
+
+def test_the_latest_smoking_status_decides() -> None:
+    result = read(
+        smoking("s-old", "449868002", "Smokes tobacco daily", "2020-01-01"),
+        smoking("s-new", "8517006", "Ex-smoker", "2025-06-01"),
+        smoking("s-odd", "266927001", "Tobacco smoking consumption unknown", "2025-07-01"),
+    )
+    assert result.facts.risk_factors is not None
+    assert result.facts.risk_factors.smoking is False
+    assert result.sources["risk_factors.smoking"] == ("Observation/s-new",)
+    assert "a later smoking status" in unused(result, "Observation/s-old").reason
+    assert "not read as smoking now or not" in unused(result, "Observation/s-odd").reason
+    smoker = read(smoking("s", "77176002", "Smoker", "2025-06-01"))
+    assert smoker.facts.risk_factors is not None
+    assert smoker.facts.risk_factors.smoking is True
+
+
+# -- encounters (a code list may name encounter types) ---------------------------------------------
+
+
+def test_encounter_types_named_by_a_code_list_are_episodes(tmp_path: Path) -> None:
+    document = yaml.safe_load(
+        (Path(__file__).parents[2] / "rules" / "fhir-codes.yaml").read_text(encoding="utf-8")
+    )
+    document["concepts"].append(
+        {
+            "id": "test-delivery-encounter",
+            "label": "delivery admission",
+            "resource": "Encounter",
+            "reads": {"as": "live-birth"},
+            "codes": [],
+            "text_fallback": {"reason": "test only", "phrases": ["delivery admission"]},
+        }
+    )
+    (tmp_path / "fhir-codes.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    codes = load_code_book(tmp_path)
+
+    def encounter(resource_id: str, status: str, start: str) -> dict[str, Any]:
+        return {
+            "resourceType": "Encounter",
+            "id": resource_id,
+            "status": status,
+            "class": {"code": "IMP"},
+            "type": [concept(text="Delivery admission")],
+            "subject": {"reference": "Patient/p1"},
+            "period": {"start": start},
+        }
+
+    result = read(
+        encounter("e1", "finished", "2022-02-02"),
+        encounter("e2", "planned", "2026-09-01"),
+        encounter("e3", "finished", "2027-01-01"),
+        codes=codes,
+    )
+    assert result.facts.pregnancy_history is not None
+    assert result.facts.pregnancy_history.live_births == 1
+    assert "status is planned" in unused(result, "Encounter/e2").reason
+    assert "after 2026-05-01" in unused(result, "Encounter/e3").reason
