@@ -290,3 +290,50 @@ def test_an_operation_outcome_in_prefetch_is_reported_never_silent(
     ]
     (nested,) = [u for u in found["unused"] if u["resource_type"] == "OperationOutcome"]
     assert "Access denied" in nested["reason"]
+
+
+# -- whom the engine speaks to ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("person", "reason"),
+    [
+        ({"deceasedDateTime": "2020-01-02"}, "died on 2020-01-02"),
+        ({"gender": "male"}, "recorded as male"),
+    ],
+)
+def test_no_cards_for_a_deceased_patient_or_a_man_and_the_report_says_why(
+    client: httpx.Client, server: LiveServer, mint: Mint, person: dict[str, Any], reason: str
+) -> None:
+    who = {**patient(), **person}
+    ivig = {
+        "resourceType": "MedicationRequest",
+        "id": "ivig",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/p1"},
+        "medicationCodeableConcept": {
+            "coding": [{"system": "http://www.whocc.no/atc", "code": "J06BA02"}]
+        },
+    }
+    prefetch = {**NO_DATA, "patient": who, "medications": bundle(ivig, kind="searchset")}
+    response = post(
+        client,
+        server,
+        mint,
+        (PATIENT_VIEW,),
+        request_of("patient-view", {"patientId": "p1"}, prefetch),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["cards"] == []
+    assert reason in report(response)["withheld"]
+
+
+def test_discovery_states_its_usage_requirements(
+    client: httpx.Client, server: LiveServer, mint: Mint
+) -> None:
+    response = client.get(server.endpoint(), headers=bearer(mint(server.endpoint())))
+    for service in response.json()["services"]:
+        assert "JWT" in service["usageRequirements"]
+        assert "Procedure?patient=" in service["prefetch"]["procedures"]
+        assert "code=http://snomed.info/sct|11466000" in service["prefetch"]["procedures"]

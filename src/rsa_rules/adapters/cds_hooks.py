@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HOOKS",
     "SUMMARY_LIMIT",
+    "USAGE_REQUIREMENTS",
     "DraftOrder",
     "HookRequest",
     "ServiceDefinition",
@@ -61,6 +62,14 @@ __all__ = [
 HOOKS = ("patient-view", "order-sign", "order-select")
 SUMMARY_LIMIT = 140  # a summary has fewer characters than this
 Indicator = Literal["info", "warning", "critical"]
+
+USAGE_REQUIREMENTS = (
+    "Sign each call with a JWT from an issuer this service trusts (its JWK Set configured, or "
+    "a jku on its allow-list). Send the prefetch data, or a fhirServer on this service's "
+    "allow-list with an access token that can read Patient, Condition, Observation, "
+    "Procedure, AllergyIntolerance, MedicationRequest and ServiceRequest. Browser clients: "
+    "from an origin the service allows (CORS)."
+)
 
 _ACTION_WORDS = {
     "recommend": "Recommend",
@@ -95,6 +104,7 @@ class ServiceDefinition:
             "description": self.description,
             "id": self.id,
             "prefetch": dict(self.prefetch),
+            "usageRequirements": USAGE_REQUIREMENTS,
         }
 
 
