@@ -488,12 +488,21 @@ def test_discovery_lists_three_services_with_prefetch_templates() -> None:
     assert empty_values(document) == []
     assert [s["hook"] for s in document["services"]] == list(HOOKS)
     for service in document["services"]:
-        assert set(service) == {"hook", "title", "description", "id", "prefetch"}
+        assert set(service) == {
+            "hook",
+            "title",
+            "description",
+            "id",
+            "prefetch",
+            "usageRequirements",
+        }
         assert service["prefetch"]["patient"] == "Patient/{{context.patientId}}"
     templates = prefetch_templates(load_code_book())
     assert "http://loinc.org|3181-5" in templates["observations"]
     assert "http://loinc.org|3284-7" in templates["observations"]  # searched, read only with text
     assert templates["medications"].endswith("&status=draft,active,on-hold")
+    assert templates["conditions"] == "Condition?patient={{context.patientId}}"  # see docstring
+    assert "http://snomed.info/sct|714812005" in templates["procedures"]
     assert [s.id for s in services()] == [s["id"] for s in document["services"]]
 
 
