@@ -7,11 +7,24 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from rsa_rules.fhir import FhirFacts, UnusedResource, facts_from_bundle, load_code_book
+from rsa_rules.models.facts import Treatment
 
-from .fhirdata import ICD10CM, LOINC, SNOMED, UCUM, bundle, concept, condition, observation, patient
+from .fhirdata import (
+    ICD10CM,
+    LOINC,
+    SNOMED,
+    UCUM,
+    bundle,
+    concept,
+    condition,
+    medication_request,
+    observation,
+    patient,
+)
 
 TODAY = date(2026, 5, 1)
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -339,3 +352,53 @@ def test_encounter_types_named_by_a_code_list_are_episodes(tmp_path: Path) -> No
     assert result.facts.pregnancy_history.live_births == 1
     assert "status is planned" in unused(result, "Encounter/e2").reason
     assert "after 2026-05-01" in unused(result, "Encounter/e3").reason
+
+
+# -- stated reasons of orders (treatments[].reason) ------------------------------------------------
+
+HEPARIN = ("http://www.whocc.no/atc", "B01AB01", "heparin")
+REASON_AWARE = "reason" in Treatment.model_fields
+
+
+def heparin_order(resource_id: str, **reason: Any) -> dict[str, Any]:
+    return medication_request(resource_id, HEPARIN, status="draft", **reason)
+
+
+def test_stated_reasons_of_orders_are_read_and_noted() -> None:
+    result = read(
+        heparin_order("rpl", reasonCode=[concept((SNOMED, "102878001", "Recurrent miscarriage"))]),
+        heparin_order("text", reasonCode=[concept(text="To prevent miscarriage")]),
+        heparin_order("vte", reasonCode=[concept(text="VTE prophylaxis")]),
+        heparin_order("ref", reasonReference=[{"reference": "Condition/rm"}]),
+        heparin_order("gone", reasonReference=[{"reference": "Condition/elsewhere"}]),
+        heparin_order("none"),
+        condition("rm", (ICD10CM, "N96", "Recurrent pregnancy loss")),
+    )
+    said = texts(result)
+    for order, shown, reading in (
+        ("rpl", "Recurrent miscarriage", "recurrent"),
+        ("text", "To prevent miscarriage", "recurrent"),
+        ("vte", "VTE prophylaxis", "another indication"),
+        ("ref", "Recurrent pregnancy loss", "recurrent"),
+    ):
+        assert f"MedicationRequest/{order}: stated reason '{shown}' read as {reading}" in said
+    assert "Condition/elsewhere is not a Condition in the data" in said
+    assert "MedicationRequest/none: stated reason" not in said
+
+
+@pytest.mark.skipif(not REASON_AWARE, reason="treatments[].reason arrives with the scope issue")
+def test_stated_reasons_become_the_treatments_reason() -> None:  # pragma: no cover - issue 8
+    result = read(
+        heparin_order("rpl", reasonCode=[concept((SNOMED, "102878001", "Recurrent miscarriage"))]),
+        heparin_order("vte", reasonCode=[concept(text="VTE prophylaxis")]),
+        heparin_order("none"),
+    )
+    reasons = {
+        result.sources[f"treatments.{i}"]: getattr(t, "reason", None)
+        for i, t in enumerate(result.facts.treatments or ())
+    }
+    assert reasons == {
+        ("MedicationRequest/rpl",): "recurrent-pregnancy-loss",
+        ("MedicationRequest/vte",): "other",
+        ("MedicationRequest/none",): None,
+    }

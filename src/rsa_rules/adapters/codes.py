@@ -37,6 +37,7 @@ __all__ = [
     "Match",
     "NoMatch",
     "ResourceKind",
+    "contains_phrase",
     "load_code_book",
     "normalise_text",
 ]
@@ -379,6 +380,15 @@ class CdsHooksSpec(_Spec):
     intervention_tests: Mapping[str, StrTuple] = Field(strict=False)
 
 
+class TreatmentReasons(_Spec):
+    """How an order's stated reason (``reasonCode``, ``reasonReference``) is read: a reason
+    naming one of these Condition concepts, or whose text names one of these phrases, is
+    ``recurrent-pregnancy-loss``; any other stated reason is ``other``."""
+
+    recurrent_pregnancy_loss_concepts: tuple[str, ...] = Field(strict=False, min_length=1)
+    recurrent_pregnancy_loss_phrases: tuple[str, ...] = Field(strict=False, min_length=1)
+
+
 class CodeBookFile(_Spec):
     """The whole file ``rules/fhir-codes.yaml``."""
 
@@ -390,6 +400,7 @@ class CodeBookFile(_Spec):
     titre_units: tuple[TitreUnit, ...] = Field(strict=False, min_length=1)
     statuses: Statuses
     cds_hooks: CdsHooksSpec
+    treatment_reasons: TreatmentReasons | None = None
 
     @model_validator(mode="after")
     def _references(self) -> CodeBookFile:
@@ -429,6 +440,10 @@ class CodeBookFile(_Spec):
             if unit.source not in sources:
                 problems.append(f"titre unit {unit.ucum}: unknown source {unit.source!r}")
         known = set(concept_ids)
+        if self.treatment_reasons is not None:
+            for concept_id in self.treatment_reasons.recurrent_pregnancy_loss_concepts:
+                if resource_of.get(concept_id) != "Condition":
+                    problems.append(f"treatment_reasons: {concept_id!r} is not a Condition concept")
         for fact, concept_id in self.cds_hooks.test_orders.items():
             if concept_id not in known:
                 problems.append(f"cds_hooks.test_orders.{fact}: unknown concept {concept_id!r}")
@@ -452,6 +467,11 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 def normalise_text(text: str) -> str:
     """Lower case, every run of punctuation or space one space: ``Rho(D)`` -> ``rho d``."""
     return _NON_WORD.sub(" ", text.lower()).strip()
+
+
+def contains_phrase(text: str, phrase: str) -> bool:
+    """Whether normalised ``text`` holds ``phrase`` as whole words."""
+    return _contains_phrase(text, phrase)
 
 
 def _contains_phrase(text: str, phrase: str) -> bool:
@@ -540,6 +560,14 @@ class CodeBook:
         self.smoking_current = self._code_index(smoking.current if smoking else ())
         self.smoking_not_current = self._code_index(smoking.not_current if smoking else ())
         self.gestational_age_units = dict(answers.gestational_age_units)
+        reasons = spec.treatment_reasons
+        self.rpl_reason_concepts = frozenset(
+            reasons.recurrent_pregnancy_loss_concepts if reasons else ()
+        )
+        self.rpl_reason_phrases = tuple(
+            normalise_text(p) for p in (reasons.recurrent_pregnancy_loss_phrases if reasons else ())
+        )
+        self.reads_reasons = reasons is not None
         self.statuses = spec.statuses
         self.cds = spec.cds_hooks
 

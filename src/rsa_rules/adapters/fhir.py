@@ -62,7 +62,7 @@ from pydantic import ValidationError
 
 from ..engine import validate_facts
 from ..errors import RsaRulesError
-from ..models.facts import AntiphospholipidResult, PatientFacts
+from ..models.facts import AntiphospholipidResult, PatientFacts, Treatment
 from ..models.results import Reason
 from .cds_hooks import operation_outcome_text
 from .codes import (
@@ -86,6 +86,7 @@ from .codes import (
     ReadsRh,
     ReadsSmoking,
     ReadsTreatment,
+    contains_phrase,
     load_code_book,
     normalise_text,
 )
@@ -116,6 +117,7 @@ _READ_TYPES = (
 )
 _CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 _CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+_RPL = "recurrent-pregnancy-loss"
 _ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
 _ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
 
@@ -395,7 +397,7 @@ class _Reader:
         self.apl: list[tuple[dict[str, Any], str, date | None]] = []
         self.scalars: dict[str, list[_Value]] = {}
         self.carriers: dict[str, list[str]] = {}
-        self.treatments: list[tuple[str, str, str]] = []
+        self.treatments: list[tuple[str, str, str, str | None]] = []
         self.events: list[_Event] = []
         self.current_pregnancy: list[tuple[str, date | None]] = []
         self.gestational_ages: list[_Weeks] = []
@@ -902,7 +904,8 @@ class _Reader:
         ):
             status = "proposed"
         self.read_refs.append(item.reference)
-        self.treatments.append((reads.intervention, status, item.reference))
+        reason = self._stated_reason(item, request)
+        self.treatments.append((reads.intervention, status, item.reference, reason))
 
     def _procedure(self, item: _Item, procedure: Procedure) -> None:
         concept = self._recognised(
@@ -976,6 +979,74 @@ class _Reader:
         if isinstance(reads, ReadsFlag):
             self.read_refs.append(item.reference)
             self.flags.setdefault(reads.field, []).append(item.reference)
+
+    def _stated_reason(
+        self, item: _Item, request: MedicationRequest | ServiceRequest
+    ) -> str | None:
+        """The order's stated reason: ``recurrent-pregnancy-loss``, ``other``, or None (not
+        stated); the reading is noted. An order with several reasons takes the one that puts
+        it most clearly in the engine's context."""
+        if not self.codes.reads_reasons:
+            return None
+        readings: list[tuple[str, str]] = []
+        for reason in request.reasonCode or ():
+            readings.append(self._reason_reading(*_code_parts([reason])))
+        for target in request.reasonReference or ():
+            found = self._resource(target.reference)
+            if found is None or not isinstance(found.model, Condition):
+                shown = target.reference or target.display or "a reference"
+                self.notes.append(
+                    AdapterNote(
+                        "assumption",
+                        f"{item.reference}: its reason {shown} is not a Condition in the data; "
+                        "that reason is not read",
+                        (item.reference,),
+                    )
+                )
+                continue
+            readings.append(self._reason_reading(*_code_parts([found.model.code])))
+        if not readings:
+            return None
+        chosen = next((r for r in readings if r[0] == _RPL), readings[0])
+        self.notes.append(
+            AdapterNote(
+                "assumption",
+                f"{item.reference}: stated reason {chosen[1]} read as "
+                + (
+                    "recurrent pregnancy loss (to prevent miscarriage)"
+                    if chosen[0] == _RPL
+                    else "another indication"
+                ),
+                (item.reference,),
+            )
+        )
+        return chosen[0]
+
+    def _reason_reading(
+        self,
+        codings: list[tuple[str | None, str | None, str | None]],
+        texts: list[str | None],
+    ) -> tuple[str, str]:
+        shown = next(
+            (t for t in [*texts, *(d for _, _, d in codings)] if t),
+            ", ".join(f"{s or '(no system)'}|{c}" for s, c, _ in codings if c) or "(empty)",
+        )
+        found = self.codes.match("Condition", codings, texts)
+        if isinstance(found, Match) and found.concept.id in self.codes.rpl_reason_concepts:
+            return _RPL, repr(shown)
+        for text in [*texts, *(d for _, _, d in codings)]:
+            clean = normalise_text(text or "")
+            if any(contains_phrase(clean, p) for p in self.codes.rpl_reason_phrases):
+                return _RPL, repr(shown)
+        return "other", repr(shown)
+
+    def _resource(self, reference: str | None) -> _Item | None:
+        if not reference:
+            return None
+        for candidate in self.items:
+            if reference in (candidate.reference, candidate.full_url):
+                return candidate
+        return None
 
     def _medication(self, request: MedicationRequest, reference: Reference) -> Medication | None:
         target = reference.reference or ""
@@ -1733,13 +1804,18 @@ class _Reader:
     def _treatment_facts(
         self, document: dict[str, Any], sources: dict[str, tuple[str, ...]]
     ) -> None:
-        grouped: dict[tuple[str, str], list[str]] = {}
-        for intervention, status, reference in self.treatments:
-            grouped.setdefault((intervention, status), []).append(reference)
+        # The facts take a stated reason once the model has the field (treatments[].reason).
+        with_reason = "reason" in Treatment.model_fields
+        grouped: dict[tuple[str, str, str | None], list[str]] = {}
+        for intervention, status, reference, reason in self.treatments:
+            key = (intervention, status, reason if with_reason else None)
+            grouped.setdefault(key, []).append(reference)
         if not grouped:
             return
         document["treatments"] = [
-            {"intervention": intervention, "status": status} for intervention, status in grouped
+            {"intervention": intervention, "status": status}
+            | ({"reason": reason} if reason is not None else {})
+            for intervention, status, reason in grouped
         ]
         for index, references in enumerate(grouped.values()):
             sources[f"treatments.{index}"] = tuple(references)
