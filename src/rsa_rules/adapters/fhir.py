@@ -10,19 +10,32 @@ Resources are parsed with ``fhir.resources`` (its R4B classes, which read R4 dat
 codes mean what is data (``rules/fhir-codes.yaml``, see :mod:`rsa_rules.adapters.codes`);
 this module holds no clinical code or threshold. What it reads:
 
-- **Patient**: age (from ``birthDate``, on the day given as ``today``) and the patient id.
-- **Condition**: miscarriages (one loss per Condition; Conditions of one kind with the same
-  onset date are one loss), ectopic pregnancies (listed, not counted), recurrent miscarriage
-  (at least the code list's minimum number of losses), antiphospholipid syndrome (a confirmed
-  Condition records the diagnosis as confirmed, a refuted one as excluded), factor V Leiden
-  and prothrombin mutation (a carrier: read as heterozygous unless a genotype result says
-  more; the assumption is reported).
+- **Patient**: age (from ``birthDate``, on the day given as ``today``, or at death), gender
+  and ``deceased[x]``: no advice for a deceased patient, nor for a man whose record holds no
+  pregnancy (:attr:`FhirFacts.withheld` says why).
+- **Condition**: miscarriages (one loss per pregnancy episode: records of one kind in the same
+  encounter or with the same onset date are one loss), ectopic pregnancies (listed, not
+  counted), recurrent miscarriage (at least the code list's minimum number of losses),
+  antiphospholipid syndrome (a confirmed Condition records the diagnosis as confirmed, a
+  refuted one as excluded), factor V Leiden and prothrombin mutation (a carrier: read as
+  heterozygous unless a genotype result says more; the assumption is reported), a pregnancy
+  (current while active and not abated), thrombosis (also resolved), heparin-induced
+  thrombocytopenia, osteoporosis, PCOS.
+- **Procedure** (and **Encounter** types a code list names): deliveries as live births (one
+  per episode, none in the episode of a fetal death) and other ends of pregnancy; with the
+  losses, their dated order gives ``consecutive``.
 - **Observation**: antiphospholipid tests (qualitative readings; titres with UCUM units; the
   99th-percentile flag from a reference range that names it), F5 and F2 genotypes, protein
   C, protein S and antithrombin levels (from the laboratory's interpretation or reference
-  range), Rh type; each dated by its effective date.
+  range), Rh type, gestational age (of a loss in the same episode, else of the current
+  pregnancy), smoking status (the latest decides); each dated by its effective date.
+- **AllergyIntolerance**: allergies to heparin or aspirin.
 - **MedicationRequest**, **ServiceRequest**: treatments with their status (a draft, or an
-  active proposal or plan, is *proposed*).
+  active proposal or plan, is *proposed*) and their stated reason.
+
+Only this patient's data is read: see :func:`facts_from_bundle`. Resources that fail strict
+R4 parsing only because a single value stands where R4 has a list are read as a list of one
+(noted); others are reported as invalid, with the concept their codes name if any.
 
 Every fact keeps the references of the resources it came from (:attr:`FhirFacts.sources`,
 keyed by the input path the engine's explanations show), and
@@ -416,13 +429,13 @@ class _Reader:
         self._check_one_subject(keys)
         if patient is not None and isinstance(patient.model, Patient):
             self.born = _as_date(patient.model.birthDate)
+        self.keys = keys
         for item in self.items:
             if item.model is None or item.type in ("Patient", "Medication"):
                 continue
             if item.type == "OperationOutcome":
                 self._outcome(item)
                 continue
-            self.keys = keys
             self._read_item(item)
         for reference, item in self.medications.items():
             if reference not in self.referenced_medications:
