@@ -113,6 +113,8 @@ def aps_prefetch() -> dict[str, Any]:
         ),
         "medications": None,
         "services": None,
+        "procedures": None,
+        "allergies": None,
     }
 
 
