@@ -9,13 +9,15 @@ Beyond what loading checks (schema, references, vocabulary, citations), the lint
 * proves that no patient can be given opposite actions for one intervention (``recommend``
   or ``consider`` against ``avoid``): for every such pair of rules it searches the whole
   discretised fact space, every fact the two rules read taking each value of its type that
-  matters (each threshold, one either side of it, and unknown), pruning branches in which
-  either rule can no longer hold. Finding none is the proof; finding one gives the patient.
+  matters (each threshold, values just either side of it and between thresholds, and
+  unknown), pruning branches in which either rule can no longer hold. Finding none is the
+  proof; finding one gives the patient.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,14 +312,44 @@ def _domain(kb: KnowledgeBase, name: str) -> list[Any]:
     if spec.values:
         return [*values, *spec.values]
     if spec.type in ("integer", "number"):
-        constants: set[float] = {0}
+        thresholds: set[float] = set()
         for rule in kb.rules:
             for node in _walk(rule.condition, kb):
                 if isinstance(node, Compare) and node.fact == name:
-                    for c in node.value if isinstance(node.value, tuple) else (node.value,):
-                        constants.update({c - 1, c, c + 1})
-        return [*values, *sorted(c for c in constants if c >= 0)]
+                    value = node.value
+                    thresholds.update(value if isinstance(value, tuple) else (value,))
+        points = _sample_points(thresholds, integer=spec.type == "integer")
+        return [*values, *sorted(v for v in points if v >= 0)]
     return [*values, "2026-01-01"]
+
+
+def _sample_points(thresholds: Iterable[float], *, integer: bool) -> set[float]:
+    """Numbers that meet every comparison with these thresholds in every way it can be met.
+
+    Comparisons (``lt``, ``lte``, ``eq``, ``gte``, ``gt``, ``ne``, ``in``, ``not_in``) against
+    thresholds t1 < ... < tn split the number line into the thresholds themselves and the open
+    intervals between and beyond them, and every number of one piece meets every comparison
+    alike; so one number a piece is a complete sample. Sampled: each threshold, the midpoint
+    of each gap, a value just either side of each threshold (a quarter of the gap, at most 1,
+    away) and one beyond each end, so thresholds less than 1 apart leave no piece unchecked.
+    An integer fact's pieces hold integers only: each threshold's floor and its neighbours
+    sample every piece that holds one (a piece with none in it is no patient). Zero is always
+    sampled; unknown numbers are -1 in the engine, so no fact is negative.
+    """
+    ordered = sorted(set(thresholds))
+    points: set[float] = {0}
+    if integer:
+        for t in ordered:
+            floor = math.floor(t)
+            points.update({floor - 1, floor, floor + 1})
+        return points
+    points.update(ordered)
+    for index, t in enumerate(ordered):
+        below = ordered[index - 1] if index > 0 else t - 2
+        above = ordered[index + 1] if index + 1 < len(ordered) else t + 2
+        points.update({(below + t) / 2, (t + above) / 2})
+        points.update({t - min(1, (t - below) / 4), t + min(1, (above - t) / 4)})
+    return points
 
 
 def format_report(report: LintReport, location: str) -> Iterable[str]:
