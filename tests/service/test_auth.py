@@ -215,26 +215,44 @@ def test_every_endpoint_is_protected(client: httpx.Client, server: LiveServer, m
 # -- the JWKS cache and the verifier, directly -----------------------------------------------------
 
 
+class FakeClock:
+    """A monotonic clock that moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_jwks_are_cached_and_refetched_for_an_unknown_kid_at_most_so_often(keys: Keys) -> None:
     async def scenario(stub: StubServer) -> None:
+        clock = FakeClock()
         async with httpx.AsyncClient() as http:
-            cache = JwksCache(http, ttl=300, min_refresh=0.2)
+            cache = JwksCache(http, ttl=300, min_refresh=0.25, clock=clock)
             url = f"{stub.url}/keys.json"
             assert (await cache.key(url, "ec-1")) == keys.ec_jwk
             assert (await cache.key(url, "ec-1")) == keys.ec_jwk
             assert stub.count("/keys.json") == 1
-            assert await cache.key(url, "new") is None  # too soon to refetch
-            assert stub.count("/keys.json") == 1
-            await asyncio.sleep(0.25)
             stub.routes["/keys.json"] = Route(
                 body={"keys": [keys.ec_jwk, {**keys.ec_jwk, "kid": "new"}]}
             )
+            clock.now += 0.125  # (steps a binary fraction, so the sums are exact)
+            assert await cache.key(url, "new") is None  # too soon to refetch
+            assert stub.count("/keys.json") == 1
+            clock.now += 0.125  # min_refresh has passed
             assert (await cache.key(url, "new")) is not None  # rotated key found
             assert stub.count("/keys.json") == 2
-            expired = JwksCache(http, ttl=0, min_refresh=0)
+            clock.now += 299.5  # still within the ttl: served from the cache
+            assert (await cache.key(url, "ec-1")) == keys.ec_jwk
+            assert stub.count("/keys.json") == 2
+            clock.now += 0.5  # the ttl has passed: refetched even for a known key id
+            assert (await cache.key(url, "ec-1")) == keys.ec_jwk
+            assert stub.count("/keys.json") == 3
+            expired = JwksCache(http, ttl=0, min_refresh=0, clock=clock)
             await expired.key(url, "ec-1")
             await expired.key(url, "ec-1")
-            assert stub.count("/keys.json") == 4
+            assert stub.count("/keys.json") == 5
 
     with stub_server() as stub:
         stub.routes["/keys.json"] = Route(body={"keys": [keys.ec_jwk]})

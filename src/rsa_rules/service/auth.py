@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,17 +59,24 @@ class Client:
 class JwksCache:
     """JWK Sets fetched from allow-listed URLs, kept ``ttl`` seconds, by URL and key id."""
 
-    def __init__(self, http: httpx.AsyncClient, ttl: float, min_refresh: float) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        ttl: float,
+        min_refresh: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._http = http
         self._ttl = ttl
         self._min_refresh = min_refresh
+        self._clock = clock  # seconds, monotonic; tests pass their own
         self._keys: dict[str, dict[str, dict[str, Any]]] = {}
         self._fetched: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def key(self, url: str, kid: str) -> dict[str, Any] | None:
         """The key ``kid`` of the JWK Set at ``url`` (fetched when missing or stale)."""
-        now = time.monotonic()
+        now = self._clock()
         keys = self._keys.get(url)
         fetched = self._fetched.get(url, float("-inf"))
         stale = keys is None or now - fetched >= self._ttl
@@ -83,7 +90,7 @@ class JwksCache:
                 try:
                     self._keys[url] = await self._fetch(url)
                 finally:  # a failed fetch is not retried sooner than a successful one
-                    self._fetched[url] = time.monotonic()
+                    self._fetched[url] = self._clock()
                     self._keys.setdefault(url, {})
         return self._keys[url].get(kid)
 
