@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .settings import ServiceSettings, is_loopback, load_issuers
+from .settings import ServiceSettings, default_database, is_loopback, load_issuers
 
 __all__ = ["add_serve_arguments", "no_auth_banner", "run_serve", "settings_from_args"]
 
@@ -50,8 +50,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--database",
-        default="rsa-rules-cds.sqlite3",
-        help="SQLite file for feedback and seen token ids (default ./rsa-rules-cds.sqlite3)",
+        help="SQLite file for feedback and seen token ids "
+        "(default: cds.sqlite3 in the user's data directory, e.g. ~/.local/share/rsa-rules)",
     )
     parser.add_argument(
         "--trusted-issuers",
@@ -116,7 +116,7 @@ def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
             host=args.host,
             port=args.port,
             public_url=args.public_url,
-            database=Path(args.database),
+            database=Path(args.database) if args.database else default_database(),
             auth=not args.no_auth,
             issuers=issuers,
             max_token_lifetime=args.max_token_lifetime,

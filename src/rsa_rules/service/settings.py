@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import platformdirs
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -31,6 +32,7 @@ __all__ = [
     "ASYMMETRIC_ALGORITHMS",
     "ServiceSettings",
     "TrustedIssuer",
+    "default_database",
     "is_loopback",
     "load_issuers",
 ]
@@ -48,6 +50,15 @@ ASYMMETRIC_ALGORITHMS = (
     "PS384",
     "PS512",
 )
+
+
+def default_database() -> Path:
+    """Where the service keeps its SQLite file unless told: the user's data directory.
+
+    ``$XDG_DATA_HOME/rsa-rules/cds.sqlite3`` on Linux (``~/.local/share`` when the variable is
+    not set), and the platform's own data directory elsewhere; never the working directory.
+    """
+    return platformdirs.user_data_path("rsa-rules", appauthor=False) / "cds.sqlite3"
 
 
 def is_loopback(host: str) -> bool:
@@ -117,7 +128,10 @@ class ServiceSettings(BaseModel):
         default=None,
         description="The base URL CDS clients call; a token's aud must be an endpoint under it.",
     )
-    database: Path = Path("rsa-rules-cds.sqlite3")
+    database: Path = Field(
+        default_factory=default_database,
+        description="SQLite file for feedback and seen token ids (default: default_database()).",
+    )
     auth: bool = True
     issuers: tuple[TrustedIssuer, ...] = ()
     algorithms: tuple[str, ...] = ASYMMETRIC_ALGORITHMS
