@@ -219,8 +219,9 @@ class _Document:
                     self.repeated_keys.append((path, str(key.value), line))
                     continue
                 seen.add(key.value)
-                self.lines[(*path, key.value)] = line
-                self._index(value, (*path, key.value))
+                key_path = (*path, key.value)  # not lines[(*path, ...)]: mypy on 3.10 refuses it
+                self.lines[key_path] = line
+                self._index(value, key_path)
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
                 self._index(item, (*path, index))
