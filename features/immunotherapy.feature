@@ -2,8 +2,8 @@ Feature: Immunotherapy: intravenous immunoglobulin and lymphocyte immunotherapy
   Immunoglobulin is not supported for recurrent miscarriage, with or without antiphospholipid
   syndrome (seed-ivig: Category 2b, evidence of no probable benefit), and the limited evidence
   for high doses is shown beside that advice (yamada-2022). Lymphocyte immunotherapy ("active
-  immunotherapy", partner or donor lymphocyte injection) is unsupported: worse than placebo in
-  a trial (ober-1999), investigational only (fda-lit-2002). A clinic's claim that it helps
+  immunotherapy", partner or donor lymphocyte injection) is unsupported: no benefit in a trial,
+  and worse among the women who conceived (ober-1999), investigational only (fda-lit-2002). A clinic's claim that it helps
   (seed-lit-clinic) is shown as contradicted, never as guidance.
 
   Rule: Intravenous immunoglobulin (IVIg) is not supported
@@ -72,6 +72,8 @@ Feature: Immunotherapy: intravenous immunoglobulin and lymphocyte immunotherapy
       And the explanation cites ober-1999, wong-2014, fda-lit-2002 and eshre-2022
       And the explanation marks the claim of seed-lit-clinic as contradicted by ober-1999, wong-2014 and fda-lit-2002
       And the explanation mentions "36% against 48%"
+      And the explanation mentions "not significant overall"
+      And the explanation mentions "among women who conceived, 46% against 65%"
 
     @rsa_immuno_lit
     Scenario Outline: Lymphocyte immunotherapy that is <status>

@@ -109,7 +109,7 @@ WRONG: dict[str, tuple[str, str]] = {
     ),
     "another grade": (
         LIT + '\n    And its evidence grade is "strong"',
-        'the grade is "unsupported (randomised trial harm signal; regulator restricts to',
+        'the grade is "unsupported (no benefit in a randomised trial, worse among women',
     ),
     "another due date": (
         """

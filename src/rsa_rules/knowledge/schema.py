@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "ActionId",
@@ -60,6 +60,20 @@ class SourceSpec(_Spec):
     )
     note: str | None = None
     verified: bool = True
+    checked: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Where and when the DOI or URL was checked against a stored copy.",
+    )
+
+    @model_validator(mode="after")
+    def _checked_means_verified(self) -> SourceSpec:
+        if self.checked is not None:
+            if not self.verified:
+                raise ValueError("a source with 'checked' (its identifier was checked) is verified")
+            if not (self.doi or self.url):
+                raise ValueError("'checked' says where a DOI or URL was checked: give one")
+        return self
 
 
 class BibliographyFile(_Spec):
