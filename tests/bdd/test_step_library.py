@@ -75,6 +75,15 @@ def test_intervention_names_accept_labels_abbreviations_and_ids(vocabulary: Voca
     assert vocabulary.intervention("a specialist review") == "specialist-review"
 
 
+def test_intervention_names_accept_the_vocabulary_synonyms(vocabulary: Vocabulary) -> None:
+    assert vocabulary.intervention("NK cell test") == "immunological-testing"
+    assert vocabulary.intervention("HLA typing") == "immunological-testing"
+    assert vocabulary.intervention("a cytokine panel") == "immunological-testing"
+    assert vocabulary.intervention("karyotype of both partners") == "parental-karyotype"
+    assert vocabulary.intervention("sperm DNA fragmentation test") == "sperm-dna-testing"
+    assert vocabulary.intervention("an infection screen") == "infection-screening"
+
+
 def test_an_unknown_intervention_lists_the_known_ones(vocabulary: Vocabulary) -> None:
     with pytest.raises(VocabularyError) as caught:
         vocabulary.intervention("heparn plus low-dose aspirin")

@@ -193,6 +193,14 @@ def test_intervention_literal_equals_the_vocabulary(kb: KnowledgeBase) -> None:
     assert sorted(literal) == sorted(kb.interventions)
 
 
+def test_no_intervention_name_stands_for_two_interventions(kb: KnowledgeBase) -> None:
+    owners: dict[str, set[str]] = {}
+    for key, item in kb.interventions.items():
+        for name in (key, item.label, *item.synonyms):
+            owners.setdefault(name.casefold(), set()).add(key)
+    assert {name: ids for name, ids in owners.items() if len(ids) > 1} == {}
+
+
 def test_action_ids_are_exactly_the_five_of_the_specification(kb: KnowledgeBase) -> None:
     assert sorted(kb.actions) == sorted(ACTIONS)
 

@@ -279,7 +279,7 @@ FACT_GROUPS: Mapping[str, tuple[str, ...]] = {
 # Names for every "<intervention> proposed, ordered or active" fact at once.
 _TREATMENT_GROUPS = ("treatments", "treatment list")
 
-# Other names for interventions, beside the vocabulary's ids and labels.
+# Other names for interventions, beside the vocabulary's ids, labels and synonyms.
 INTERVENTION_SYNONYMS: Mapping[str, str] = {
     "heparin and low-dose aspirin": "heparin-plus-low-dose-aspirin",
     "heparin with low-dose aspirin": "heparin-plus-low-dose-aspirin",
@@ -319,7 +319,7 @@ class Vocabulary:
     def _interventions(self) -> dict[str, str]:
         names: dict[str, str] = {}
         for key, item in self.knowledge.interventions.items():
-            for alias in _aliases(key, item.label):
+            for alias in (*_aliases(key, item.label), *item.synonyms):
                 names.setdefault(normalise(alias), key)
         for alias, key in INTERVENTION_SYNONYMS.items():
             if key in self.knowledge.interventions:
@@ -333,7 +333,7 @@ class Vocabulary:
             spellings = [
                 alias
                 for key, item in self.knowledge.interventions.items()
-                for alias in _aliases(key, item.label)
+                for alias in (*_aliases(key, item.label), *item.synonyms)
             ]
             spellings += list(INTERVENTION_SYNONYMS)
             raise VocabularyError("intervention", word, self.intervention_names(), spellings)

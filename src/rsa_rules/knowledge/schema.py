@@ -93,6 +93,11 @@ class VocabularyItem(_Spec):
         ),
     )
     other_indications_source: str | None = None
+    synonyms: tuple[str, ...] = Field(
+        default=(),
+        strict=False,
+        description="Other names clinicians use for it (scenarios and text matching).",
+    )
 
 
 class ScopeSpec(_Spec):
