@@ -42,7 +42,9 @@ def losses(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         loss["date"] = draw(dates)
     if draw(st.integers(0, 3)) == 0:
-        loss["fetal_karyotype"] = draw(st.sampled_from(["normal", "abnormal"]))
+        loss["fetal_karyotype"] = draw(
+            st.sampled_from(["normal", "abnormal", "unbalanced-structural", "failed"])
+        )
     return loss
 
 

@@ -237,7 +237,7 @@ def test_real_dates_accepted(where: str) -> None:
         Bad(
             {"pregnancy_history": {"losses": [{"fetal_karyotype": "unknown"}]}},
             "pregnancy_history.losses.0.fetal_karyotype",
-            "'normal' or 'abnormal'",
+            "'normal', 'abnormal', 'unbalanced-structural' or 'failed'",
         ),
         id="fetal-karyotype",
     ),

@@ -67,7 +67,9 @@ COUNT = r"(?P<count>\d+|no|zero|a|an|one|two|three|four|five|six|seven|eight|nin
 WEEKS = r"(?P<weeks>\d+(?:\.\d+)?(?:(?:,\s*|\s+and\s+)\d+(?:\.\d+)?)*)"
 DATES = r"(?P<dates>\d{4}-\d{2}-\d{2}(?:(?:,\s*|\s+and\s+)\d{4}-\d{2}-\d{2})*)"
 LOSS_WORDS = _alternation(LOSS_KINDS)
-KARYOTYPE = r"(?: with an? (?P<karyotype>normal|abnormal) fetal karyotype)?"
+KARYOTYPE = (
+    r"(?: with an? (?P<karyotype>normal|abnormal|unbalanced[ -]structural|failed) fetal karyotype)?"
+)
 POSITIVE_VERBS = (
     "recommended|to be considered|considered|advised against|to be avoided|avoided|"
     "requested|offered"
@@ -237,7 +239,7 @@ def _losses(
         if kind is not None:
             loss["kind"] = kind
         if karyotype:
-            loss["fetal_karyotype"] = karyotype
+            loss["fetal_karyotype"] = karyotype.replace(" ", "-")
         losses.append(loss)
     return losses
 

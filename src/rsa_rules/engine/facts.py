@@ -66,6 +66,17 @@ _APL_FACTS = {
     "anti-b2gpi-igm": "apl_anti_b2gpi_igm",
 }
 _CURRENT_STATUSES = ("proposed", "ordered", "active")
+# Fetal karyotype values of the facts format that are abnormal (they explain the loss), and
+# the tissue results the parental-karyotype rules read ("failed": tested without a result).
+_ABNORMAL_KARYOTYPES = frozenset({"abnormal", "unbalanced-structural"})
+_KARYOTYPE_FACTS = (
+    (
+        "unbalanced_structural_losses",
+        "unbalanced-structural",
+        "with an unbalanced structural chromosomal abnormality in the pregnancy tissue",
+    ),
+    ("failed_karyotype_losses", "failed", "whose tissue karyotype failed (no result)"),
+)
 
 
 def _weeks(value: float) -> str:
@@ -290,7 +301,7 @@ class FactDeriver:
         )
 
         def explained(item: _Loss) -> bool:
-            return item.karyotype == "abnormal"
+            return item.karyotype in _ABNORMAL_KARYOTYPES
 
         early = [
             item
@@ -344,6 +355,8 @@ class FactDeriver:
             ),
         )
 
+        self._karyotypes(counted, extra, put)
+
     def notes(self, facts: PatientFacts) -> list[tuple[str, str]]:
         """Disagreements within the facts, by input path, with how they were read."""
         out: list[tuple[str, str]] = []
@@ -370,6 +383,28 @@ class FactDeriver:
         if item.weeks is not None:
             return item.weeks >= self.fetal_death_weeks
         return item.kind in self.fetal_death_kinds
+
+    def _karyotypes(self, counted: list[_Loss], extra: int, put: Any) -> None:
+        """Counted losses by tissue karyotype result; unknown while one has none recorded.
+
+        A loss with no karyotype recorded (or counted in loss_count only) might have had any
+        result, so a count of none is known only when every counted loss has one.
+        """
+        unrecorded = extra + sum(1 for item in counted if item.karyotype is None)
+        for name, value, words in _KARYOTYPE_FACTS:
+            found = [item for item in counted if item.karyotype == value]
+            if not found and unrecorded:
+                continue
+            read = found or counted
+            put(
+                name,
+                len(found),
+                [f"{item.path}.fetal_karyotype" for item in read] or ["pregnancy_history"],
+                lambda found=found, words=words: (
+                    f"{len(found)} loss{'es' if len(found) != 1 else ''} {words}"
+                    + self._weeks_list(found)
+                ),
+            )
 
     def _loss_text(self, counted: list[_Loss], extra: int, items: list[_Loss]) -> str:
         total = len(counted) + extra

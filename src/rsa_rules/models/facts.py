@@ -28,6 +28,7 @@ __all__ = [
     "Contraindications",
     "CurrentMiscarriage",
     "CurrentPregnancy",
+    "FetalKaryotype",
     "InheritedThrombophilia",
     "Intervention",
     "LossKind",
@@ -74,6 +75,7 @@ Weeks = Annotated[
 _ISCN = re.compile(r"^\s*\d{2}\s*(,|$)")
 
 LossKind = Literal["biochemical", "miscarriage", "fetal-death", "ectopic", "molar"]
+FetalKaryotype = Literal["normal", "abnormal", "unbalanced-structural", "failed"]
 Genotype = Literal["negative", "heterozygous", "homozygous"]
 Intervention = Literal[
     "heparin-plus-low-dose-aspirin",
@@ -142,9 +144,13 @@ class PregnancyLoss(_Facts):
         ),
     )
     date: IsoDate | None = None
-    fetal_karyotype: Literal["normal", "abnormal"] | None = Field(
+    fetal_karyotype: FetalKaryotype | None = Field(
         default=None,
-        description="Karyotype of the pregnancy tissue, if it was tested (normal or abnormal).",
+        description=(
+            "Karyotype of the pregnancy tissue, if it was tested: normal, abnormal, "
+            "unbalanced-structural (an unbalanced structural chromosomal abnormality: abnormal) "
+            "or failed (tested without a result: unknown)."
+        ),
     )
 
     @field_validator("fetal_karyotype", mode="before")
