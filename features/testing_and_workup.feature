@@ -220,14 +220,24 @@ Feature: Testing and work-up after pregnancy loss
         | 12    | is advised against     | is not considered   |
         | 13    | is not advised against | is to be considered |
 
+    @rsa_test_inherited_consider
+    Scenario: After a second-trimester loss, the tests RCOG names, ideally within research
+      Given a patient with 2 miscarriages at 8 and 15 weeks
+      When the guidance is evaluated
+      Then inherited thrombophilia testing is to be considered
+      And the explanation cites rcog-2023
+      And the explanation mentions "factor V Leiden, the prothrombin gene mutation and protein S deficiency, ideally within a research context"
+      And its evidence grade mentions "RCOG Grade C"
+
     @rsa_test_inherited_not_routine
     Scenario: Not routine after first-trimester losses
       Given a patient with 3 consecutive miscarriages at 6, 7 and 8 weeks
       When the guidance is evaluated
       Then inherited thrombophilia testing is advised against
       And it comes from rule RSA-TEST-INHERITED-NOT-ROUTINE
-      And the explanation cites acog-pb197-2018
+      And the explanation cites acog-pb197-2018 and rcog-2023
       And its evidence grade mentions "Level B"
+      And the explanation mentions "protein C, antithrombin, MTHFR: not recommended"
 
     @rsa_test_inherited_consider
     Scenario: Consider inherited thrombophilia testing after a thrombosis
