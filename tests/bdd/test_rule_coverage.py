@@ -20,6 +20,7 @@ TOPICS = {
     "testing_and_workup.feature",
     "acute_miscarriage_and_rh.feature",
     "risk_factors_and_support.feature",
+    "investigations.feature",
 }
 
 

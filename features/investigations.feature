@@ -1,0 +1,50 @@
+Feature: Investigations clinics offer without evidence, and the parental karyotype
+  Clinics that sell lymphocyte immunotherapy also sell natural killer cell, HLA and cytokine
+  tests, infection screens and sperm DNA tests; their page (seed-lit-clinic) claims that half
+  of recurrent miscarriages are immunological. RCOG 2023 (rcog-2023) says these tests should
+  not be routinely offered outside a research context (Grade C). The engine says so only when
+  such a test is proposed, ordered or active in its own context (the order names recurrent
+  pregnancy loss as its reason, or names none and recurrent loss is established), never
+  unsolicited. A parental karyotype helps after the pregnancy tissue showed an unbalanced
+  structural chromosomal abnormality (Grade D) or could not be tested (good practice point).
+
+  Rule: Parental karyotype after an unbalanced structural abnormality or failed tissue testing
+
+    @rsa_invest_parental_karyotype
+    Scenario Outline: Parental karyotype after a tissue result: <result>
+      Given a patient with these pregnancy losses:
+        | weeks | kind        | fetal karyotype |
+        | 7     | miscarriage | normal          |
+        | 9     | miscarriage | <result>        |
+      When the guidance is evaluated
+      Then parental karyotype <advice>
+
+      Examples:
+        | result                | advice            |
+        | unbalanced-structural | is requested      |
+        | failed                | is requested      |
+        | abnormal              | is not requested  |
+        | normal                | is not requested  |
+
+    @rsa_invest_parental_karyotype
+    Scenario: An unbalanced structural abnormality: Grade D
+      Given a patient with 1 miscarriage at 8 weeks with an unbalanced structural fetal karyotype
+      When the guidance is evaluated
+      Then parental karyotype is requested
+      And it comes from rule RSA-INVEST-PARENTAL-KARYOTYPE
+      And the explanation cites rcog-2023
+      And the explanation mentions "Grade D"
+
+    @rsa_invest_parental_karyotype
+    Scenario: Tissue testing that failed: a good practice point
+      Given a patient with 1 miscarriage at 8 weeks with a failed fetal karyotype
+      When the guidance is evaluated
+      Then parental karyotype is requested
+      And the explanation mentions "good practice point"
+
+    @rsa_invest_parental_karyotype
+    Scenario: A tissue karyotype not recorded leaves the question open
+      Given a patient with 3 miscarriages at 6, 7 and 8 weeks
+      When the guidance is evaluated
+      Then parental karyotype is not requested
+      And for parental karyotype, the rule RSA-INVEST-PARENTAL-KARYOTYPE is unknown
