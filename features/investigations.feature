@@ -8,6 +8,63 @@ Feature: Investigations clinics offer without evidence, and the parental karyoty
   unsolicited. A parental karyotype helps after the pregnancy tissue showed an unbalanced
   structural chromosomal abnormality (Grade D) or could not be tested (good practice point).
 
+  Rule: Immunological testing is not routine outside research
+
+    @rsa_invest_immunological
+    Scenario: An NK-cell test ordered after three miscarriages
+      Given a patient with 3 miscarriages at 6, 7 and 8 weeks
+      And an NK cell test is ordered
+      When the guidance is evaluated
+      Then immunological testing is advised against
+      And it comes from rule RSA-INVEST-IMMUNOLOGICAL
+      And it is flagged as an alert
+      And the explanation cites rcog-2023
+      And the explanation marks the claim of seed-lit-clinic as contradicted by rcog-2023
+      And its evidence grade mentions "Grade C"
+
+    @rsa_invest_immunological
+    Scenario: An NK-cell test ordered after one miscarriage, with no reason given
+      Given a patient with 1 miscarriage at 7 weeks
+      And an NK cell test is ordered
+      When the guidance is evaluated
+      Then there is no guidance on immunological testing
+
+    @rsa_invest_immunological
+    Scenario: HLA typing for a patient with no pregnancy history (a man, a transplant work-up)
+      Given a patient
+      And HLA typing is ordered
+      When the guidance is evaluated
+      Then the engine gives no recommendations
+
+    @rsa_invest_immunological
+    Scenario: No advice on immunological testing when none is proposed
+      Given a patient with 3 miscarriages at 6, 7 and 8 weeks
+      When the guidance is evaluated
+      Then there is no guidance on immunological testing
+
+  Rule: Infection screening is not routine outside research
+
+    @rsa_invest_infection
+    Scenario: An infection screen proposed after two miscarriages
+      Given a patient with 2 miscarriages at 6 and 9 weeks
+      And an infection screen is proposed
+      When the guidance is evaluated
+      Then infection screening is advised against
+      And it comes from rule RSA-INVEST-INFECTION
+      And it is flagged as an alert
+      And the explanation cites rcog-2023
+
+  Rule: Sperm DNA testing is not routine outside research
+
+    @rsa_invest_sperm_dna
+    Scenario: A sperm DNA fragmentation test ordered after three miscarriages
+      Given a patient with 3 miscarriages at 6, 7 and 8 weeks
+      And a sperm DNA fragmentation test is ordered
+      When the guidance is evaluated
+      Then sperm DNA testing is advised against
+      And it comes from rule RSA-INVEST-SPERM-DNA
+      And it is flagged as an alert
+
   Rule: Parental karyotype after an unbalanced structural abnormality or failed tissue testing
 
     @rsa_invest_parental_karyotype
