@@ -17,10 +17,34 @@ Feature: Investigations clinics offer without evidence, and the parental karyoty
       When the guidance is evaluated
       Then immunological testing is advised against
       And it comes from rule RSA-INVEST-IMMUNOLOGICAL
-      And it is flagged as an alert
+      And it is flagged as an inferred alert
       And the explanation cites rcog-2023
       And the explanation marks the claim of seed-lit-clinic as contradicted by rcog-2023
       And its evidence grade mentions "Grade C"
+
+    @rsa_invest_immunological
+    Scenario Outline: An NK-cell test ordered <reason> after <losses> miscarriages
+      Given a patient with <losses> miscarriages
+      And an NK cell test is ordered <reason>
+      When the guidance is evaluated
+      Then <verdict>
+
+      Examples:
+        | reason                 | losses | verdict                                      |
+        | to prevent miscarriage | 3      | an alert is raised on immunological testing  |
+        | with no reason stated  | 3      | an alert is raised on immunological testing  |
+        | for another indication | 3      | there is no guidance on immunological testing |
+        | to prevent miscarriage | 1      | an alert is raised on immunological testing  |
+        | with no reason stated  | 1      | there is no guidance on immunological testing |
+        | for another indication | 1      | there is no guidance on immunological testing |
+
+    @rsa_invest_immunological
+    Scenario: An NK-cell test ordered to investigate miscarriage is a stated alert
+      Given a patient with 1 miscarriage at 7 weeks
+      And an NK cell test is ordered to prevent miscarriage
+      When the guidance is evaluated
+      Then immunological testing is advised against
+      And it is flagged as a stated alert
 
     @rsa_invest_immunological
     Scenario: An NK-cell test ordered after one miscarriage, with no reason given
@@ -53,6 +77,13 @@ Feature: Investigations clinics offer without evidence, and the parental karyoty
       And it comes from rule RSA-INVEST-INFECTION
       And it is flagged as an alert
       And the explanation cites rcog-2023
+
+    @rsa_invest_infection
+    Scenario: An infection screen for another indication (antenatal screening) gets nothing
+      Given a patient with 2 miscarriages at 6 and 9 weeks
+      And an infection screen is ordered for another indication
+      When the guidance is evaluated
+      Then there is no guidance on infection screening
 
   Rule: Sperm DNA testing is not routine outside research
 
@@ -98,6 +129,13 @@ Feature: Investigations clinics offer without evidence, and the parental karyoty
       When the guidance is evaluated
       Then parental karyotype is requested
       And the explanation mentions "good practice point"
+
+    @rsa_invest_parental_karyotype
+    Scenario: Beyond reproductive age, no parental karyotype
+      Given a patient with 1 miscarriage at 8 weeks with a failed fetal karyotype
+      And she is 70 years old
+      When the guidance is evaluated
+      Then parental karyotype is not requested
 
     @rsa_invest_parental_karyotype
     Scenario: A tissue karyotype not recorded leaves the question open

@@ -2,7 +2,7 @@
 
 No bundled rule offers the tests RCOG says not to offer routinely, so the bundled proof has
 nothing to refute for them; a copy of the rules with a contradicting rule added shows that the
-proof reaches the new facts (a test under way, a loss count, tissue karyotype results).
+proof reaches the new facts (the reason a test is under way, tissue karyotype results).
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def test_a_rule_offering_what_rcog_advises_against_is_refuted_with_a_patient(
         if isinstance(value, str | int | float) and name in kb.facts
     }
     assert facts["unbalanced_structural_losses"] >= 1
-    assert facts["current_immunological_testing"] is True
+    # In the engine's context: the order names recurrent loss, or none while it is established.
+    assert facts["reason_immunological_testing"] in ("recurrent-pregnancy-loss", "not-stated")
     for rule in (added, existing):
         outcome = conditions.evaluate(rule.condition, facts, kb.resolve)
         assert outcome.value is conditions.Tri.TRUE, rule.id
@@ -93,6 +94,20 @@ def test_three_miscarriages_and_an_nk_cell_order_give_an_alert_naming_the_claim(
     assert [c.citation.id for c in claims] == ["seed-lit-clinic"]
     assert [c.id for c in claims[0].contradicted_by] == ["rcog-2023"]
     assert "50%" in claims[0].claim
+    assert first.alert_certainty == "inferred"
+
+
+def test_an_nk_cell_order_for_another_stated_reason_gets_nothing_about_it() -> None:
+    evaluation = rsa_rules.evaluate(
+        {
+            "pregnancy_history": {"loss_count": 3},
+            "treatments": [
+                {"intervention": "immunological-testing", "status": "ordered", "reason": "other"}
+            ],
+        }
+    )
+    assert evaluation.recommendations
+    assert all(r.intervention != "immunological-testing" for r in evaluation.recommendations)
 
 
 def test_an_hla_typing_order_without_a_pregnancy_history_gets_nothing() -> None:
