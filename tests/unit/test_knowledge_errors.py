@@ -279,8 +279,8 @@ BREAKAGES = [
     pytest.param(
         Breakage(
             "immunotherapy.yaml",
-            "    version: 1\n",
-            "\tversion: 1\n",
+            "    version: 2\n",
+            "\tversion: 2\n",
             None,
             None,
             ("not valid YAML", "tab"),
