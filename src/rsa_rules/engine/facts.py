@@ -13,6 +13,7 @@ sentence for explanations.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -544,28 +545,29 @@ class FactDeriver:
         positives = [r for r in dated if r.reading == "positive"]
         negatives = [r for r in dated if r.reading == "negative"]
         days = self.persistence_days
-        for i, first in enumerate(positives):
-            for second in positives[i + 1 :]:
-                gap = (second.day - first.day).days  # type: ignore[operator]
-                if gap >= days:
-                    return (
-                        "persistent-positive",
-                        [*first.paths, *second.paths],
-                        f"{label} positive on {first.day} and {second.day}, {gap} days apart "
-                        f"(persistent: at least {days} days)",
-                        None,
-                    )
-        for first in positives:
-            for later in negatives:
-                gap = (later.day - first.day).days  # type: ignore[operator]
-                if gap >= days:
-                    return (
-                        "transient",
-                        [*first.paths, *later.paths],
-                        f"{label} positive on {first.day} but negative {gap} days later on "
-                        f"{later.day} (transient: counts as negative)",
-                        None,
-                    )
+        # The earliest positive has the widest reach: if no result lies far enough after
+        # it, none lies far enough after a later one. One binary search each, not all pairs.
+        first = positives[0] if positives else None
+        second = _first_from(positives, first, days, start=1)
+        if first is not None and second is not None:
+            gap = (second.day - first.day).days  # type: ignore[operator]
+            return (
+                "persistent-positive",
+                [*first.paths, *second.paths],
+                f"{label} positive on {first.day} and {second.day}, {gap} days apart "
+                f"(persistent: at least {days} days)",
+                None,
+            )
+        later = _first_from(negatives, first, days, start=0)
+        if first is not None and later is not None:
+            gap = (later.day - first.day).days  # type: ignore[operator]
+            return (
+                "transient",
+                [*first.paths, *later.paths],
+                f"{label} positive on {first.day} but negative {gap} days later on "
+                f"{later.day} (transient: counts as negative)",
+                None,
+            )
         all_positive = [r for r in readings if r.reading == "positive"]
         if all_positive:
             first_dated = positives[0] if positives else None
@@ -689,16 +691,35 @@ _REASON_TEXT = {
 
 def _merge_duplicates(readings: list[_Reading]) -> list[_Reading]:
     """Identical results of one test on one date are one occasion, citing every record."""
-    merged: dict[tuple[date | None, str, str], _Reading] = {}
+    # Grouped first and each group's paths sorted once: linear (n log n) in the readings.
+    groups: dict[tuple[date | None, str, str], list[_Reading]] = {}
     for reading in readings:
-        key = (reading.day, reading.reading, reading.why)
-        known = merged.get(key)
-        if known is None:
-            merged[key] = reading
+        groups.setdefault((reading.day, reading.reading, reading.why), []).append(reading)
+    merged: list[_Reading] = []
+    for group in groups.values():
+        first = group[0]
+        if len(group) == 1:
+            merged.append(first)
         else:
-            paths = tuple(sorted((*known.paths, *reading.paths), key=_path_order))
-            merged[key] = _Reading(paths, known.day, known.reading, known.why)
-    return list(merged.values())
+            paths = sorted((p for r in group for p in r.paths), key=_path_order)
+            merged.append(_Reading(tuple(paths), first.day, first.reading, first.why))
+    return merged
+
+
+def _first_from(
+    readings: list[_Reading], first: _Reading | None, days: int, start: int
+) -> _Reading | None:
+    """The first of these dated readings (sorted by day), from ``start`` on, at least
+    ``days`` days after ``first``; ``None`` when there is none."""
+    if first is None or first.day is None:
+        return None
+    target = first.day.toordinal() + days
+    index = bisect_left(readings, target, lo=start, key=_ordinal)
+    return readings[index] if index < len(readings) else None
+
+
+def _ordinal(reading: _Reading) -> int:
+    return reading.day.toordinal() if reading.day is not None else date.max.toordinal()
 
 
 def _path_order(path: str) -> tuple[str, int]:
