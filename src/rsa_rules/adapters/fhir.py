@@ -1273,7 +1273,7 @@ class _Reader:
         self._inherited_and_rh(document, sources)
         self._treatment_facts(document, sources)
         facts = validate_facts(document)
-        notes = [_with_paths(note, sources) for note in self.notes]
+        notes = _with_paths(self.notes, sources)
         reference = (
             patient.reference
             if patient is not None
@@ -1920,12 +1920,25 @@ def _raw_code_parts(
     return codings, texts
 
 
-def _with_paths(note: AdapterNote, sources: Mapping[str, tuple[str, ...]]) -> AdapterNote:
-    """A note about resources also names the input paths those resources became."""
-    if note.paths:
-        return note
-    paths = tuple(path for path, refs in sources.items() if set(refs) & set(note.references))
-    return AdapterNote(note.kind, note.text, note.references, paths) if paths else note
+def _with_paths(
+    notes: Iterable[AdapterNote], sources: Mapping[str, tuple[str, ...]]
+) -> list[AdapterNote]:
+    """Notes about resources also name the input paths those resources became (in the
+    order of ``sources``). One index from resource to paths: linear, not notes x sources."""
+    order = {path: index for index, path in enumerate(sources)}
+    by_reference: dict[str, list[str]] = {}
+    for path, refs in sources.items():
+        for ref in dict.fromkeys(refs):
+            by_reference.setdefault(ref, []).append(path)
+    out: list[AdapterNote] = []
+    for note in notes:
+        if note.paths:
+            out.append(note)
+            continue
+        found = {path for ref in note.references for path in by_reference.get(ref, ())}
+        paths = tuple(sorted(found, key=order.__getitem__))
+        out.append(AdapterNote(note.kind, note.text, note.references, paths) if paths else note)
+    return out
 
 
 def _code_parts(
