@@ -35,6 +35,7 @@ from .conditions import (
     Not,
     Ref,
 )
+from .yaml_guard import refuse_aliases
 
 __all__ = [
     "REASONS_BY_CONTEXT",
@@ -197,6 +198,7 @@ class _Document:
 
     def __init__(self, name: str, text: str) -> None:
         self.name = name
+        refuse_aliases(text)  # before composing: an alias bomb is refused, never expanded
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
