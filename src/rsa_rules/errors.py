@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .limits import MAX_PROBLEMS
+
 __all__ = [
     "EngineError",
     "FactsError",
@@ -36,14 +38,20 @@ class FactsError(RsaRulesError, ValueError):
     """Patient facts failed validation.
 
     ``problems`` holds ``(path, message)`` pairs; a path is dotted, list items by index
-    (``pregnancy_history.losses.2.gestational_weeks``).
+    (``pregnancy_history.losses.2.gestational_weeks``). At most
+    :data:`~rsa_rules.limits.MAX_PROBLEMS` are kept; ``more`` says how many more there were.
     """
 
     def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
-        self.problems: list[tuple[str, str]] = list(problems)
+        listed = list(problems)
+        # At most MAX_PROBLEMS are kept and shown; ``more`` counts the rest.
+        self.problems: list[tuple[str, str]] = listed[:MAX_PROBLEMS]
+        self.more: int = len(listed) - len(self.problems)
         lines = [f"{path or '(document)'}: {message}" for path, message in self.problems]
-        count = len(self.problems)
-        head = f"invalid patient facts ({count} problem{'s' if count != 1 else ''})"
+        if self.more:
+            lines.append(f"... and {self.more:,} more (only the first {MAX_PROBLEMS} are listed)")
+        count = len(listed)
+        head = f"invalid patient facts ({count:,} problem{'s' if count != 1 else ''})"
         super().__init__(head + ":\n  " + "\n  ".join(lines))
 
 

@@ -8,13 +8,29 @@ numbers too long to read. Here each of those is an error with a message naming i
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, NoReturn
+
+from .limits import lone_surrogate
 
 __all__ = ["MAX_DEPTH", "JsonTextError", "loads_strict"]
 
 
 class JsonTextError(ValueError):
-    """JSON text that cannot be read as one strict JSON document; the message says why."""
+    """JSON text that cannot be read as one strict JSON document; the message says why.
+
+    ``path`` names the offending field (dotted, list items by index) when there is one,
+    else it is empty (the document as a whole).
+    """
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+# A \uD800-\uDFFF escape (half of a surrogate pair, or a lone one) in the text.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_CHAR = re.compile("[\ud800-\udfff]")
 
 
 def loads_strict(text: str | bytes | bytearray, *, what: str = "a facts document") -> Any:
@@ -27,7 +43,7 @@ def loads_strict(text: str | bytes | bytearray, *, what: str = "a facts document
         raise JsonTextError(f"{name} is not allowed in {what} (JSON has no {name})")
 
     try:
-        value = json.loads(text, parse_constant=reject_constant, object_pairs_hook=_no_repeats)
+        document = json.loads(text, parse_constant=reject_constant, object_pairs_hook=_no_repeats)
     except JsonTextError:
         raise
     except json.JSONDecodeError as error:
@@ -40,9 +56,17 @@ def loads_strict(text: str | bytes | bytearray, *, what: str = "a facts document
         raise JsonTextError("not UTF-8 text") from None
     except ValueError as error:  # e.g. an integer with more digits than Python will read
         raise JsonTextError(f"cannot be read: {error}") from None
-    if _deeper_than(text, value, MAX_DEPTH):
+    if _deeper_than(text, document, MAX_DEPTH):
         raise JsonTextError(f"nested too deeply to be {what} (more than {MAX_DEPTH} levels)")
-    return value
+    if _may_hold_surrogate(text):
+        path = lone_surrogate(document)
+        if path is not None:
+            raise JsonTextError(
+                f"{path or '(document)'}: a lone UTF-16 surrogate escape (such as \\ud800) "
+                "is not Unicode text",
+                path,
+            )
+    return document
 
 
 # How deep a document may nest. Python's own limit depends on its version (3.10 to 3.12 fail
@@ -67,6 +91,14 @@ def _deeper_than(text: str | bytes | bytearray, value: Any, limit: int) -> bool:
             children = node.values() if isinstance(node, dict) else node
             stack.extend((child, depth + 1) for child in children)
     return False
+
+
+def _may_hold_surrogate(text: str | bytes | bytearray) -> bool:
+    if isinstance(text, str):
+        return bool(_SURROGATE_CHAR.search(text)) or (
+            "\\u" in text and bool(_SURROGATE_ESCAPE.search(text.encode("utf-8", "replace")))
+        )
+    return bool(_SURROGATE_ESCAPE.search(text))
 
 
 def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ..errors import FactsError
 from ..jsontext import JsonTextError, loads_strict
+from ..limits import MAX_DOCUMENT_BYTES
 from ..models.facts import PatientFacts
 
 if TYPE_CHECKING:
@@ -200,10 +201,23 @@ def parse_facts_text(text: str | bytes | bytearray) -> Any:
     ``NaN``/``Infinity`` and a key given twice in one object are errors (one value would be
     dropped silently). Raises :class:`~rsa_rules.FactsError` naming the document.
     """
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise FactsError(
+            [
+                (
+                    "",
+                    f"the record is {len(text):,} bytes long; a facts document may be at most "
+                    f"{MAX_DOCUMENT_BYTES:,}",
+                )
+            ]
+        )
     try:
         return loads_strict(text)
     except JsonTextError as error:
-        raise FactsError([("", str(error))]) from None
+        message = str(error)
+        if error.path:
+            message = message.removeprefix(f"{error.path}: ")
+        raise FactsError([(error.path, message)]) from None
 
 
 def _patient_id(document: Any) -> str | None:

@@ -26,6 +26,7 @@ from ..knowledge.compiler import (
     encode_record,
 )
 from ..knowledge.loader import KnowledgeBase, load_knowledge
+from ..limits import oversize
 from ..models.facts import PatientFacts
 from ..models.results import DataNote, Evaluation
 from ._durable import Dispatch, DurableRuleset
@@ -101,6 +102,9 @@ def validate_facts(
     elif not isinstance(facts, Mapping):
         raise FactsError([("", f"facts must be a JSON object, not {type(facts).__name__}")])
     else:
+        too_big = oversize(facts)  # refused before validation: bounded time and memory
+        if too_big is not None:
+            raise FactsError([too_big])
         try:
             patient = PatientFacts.model_validate(dict(facts))
         except ValidationError as error:

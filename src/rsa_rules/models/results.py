@@ -255,8 +255,9 @@ class WhyNot(_Result):
 
     def to_text(self) -> str:
         from ..explain import render_why_not
+        from ..textsafe import terminal_safe
 
-        return render_why_not(self)
+        return terminal_safe(render_why_not(self))
 
 
 class DataNote(_Result):
@@ -315,8 +316,9 @@ class Evaluation(_Result):
     def to_text(self) -> str:
         """A readable rendering for clinicians."""
         from ..explain import render_text
+        from ..textsafe import terminal_safe
 
-        return render_text(self)
+        return terminal_safe(render_text(self))
 
     def __str__(self) -> str:
         return self.to_text()
