@@ -8,17 +8,23 @@
     rsa-rules audit COHORT.jsonl --out RESULTS.parquet   (a cohort, audited)
 
 Exit status: 0 on success, 1 when lint finds errors, 2 on invalid input (the message names
-the field; no traceback).
+the field; no traceback); 130 on Ctrl-C and 143 on SIGTERM (one line, after clean-up); 141,
+silently, when standard output is closed early (``| head``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from types import FrameType
 from typing import Any, NoReturn
 
 from ._version import __version__
@@ -26,11 +32,13 @@ from .engine import Engine
 from .errors import FactsError, KnowledgeError, UnknownInterventionError
 from .jsontext import JsonTextError, loads_strict
 from .knowledge.lint import format_report, lint_knowledge
+from .limits import MAX_DOCUMENT_BYTES
 from .models.facts import PatientFacts
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_LINT, EXIT_INPUT = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 130, 141, 143
 
 
 class _Parser(argparse.ArgumentParser):
@@ -90,6 +98,58 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status.
+
+    Ctrl-C exits 130 and SIGTERM 143, each with one line on standard error and after the
+    clean-up (no partial output file, worker processes stopped); a closed standard output
+    (``rsa-rules evaluate ... | head``) ends the command quietly with 141.
+    """
+    with _terminate_as_exception():
+        try:
+            return _run(argv)
+        except KeyboardInterrupt:
+            sys.stderr.write("rsa-rules: interrupted\n")
+            return EXIT_INTERRUPTED
+        except _Terminated:
+            sys.stderr.write("rsa-rules: terminated\n")
+            return EXIT_TERMINATED
+        except BrokenPipeError:
+            _silence_stdout()
+            return EXIT_BROKEN_PIPE
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that clean-up runs as for Ctrl-C."""
+
+
+@contextmanager
+def _terminate_as_exception() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so that the interpreter's last flush at
+    exit does not fail again on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (captured in tests)
+        pass
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "schema":
@@ -131,8 +191,23 @@ class _InputError(Exception):
 
 
 def _read_facts(name: str) -> Any:
+    limit = MAX_DOCUMENT_BYTES
     try:
-        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+        if name == "-":
+            stdin = getattr(sys.stdin, "buffer", None)
+            data = (
+                stdin.read(limit + 1)
+                if stdin is not None
+                else sys.stdin.read(limit + 1).encode("utf-8", "surrogateescape")
+            )
+        else:
+            with Path(name).open("rb") as stream:
+                data = stream.read(limit + 1)
+        if len(data) > limit:
+            raise _InputError(
+                f"{name} is larger than {limit:,} bytes, the limit for a facts document"
+            )
+        text = data.decode("utf-8")
     except OSError as error:
         raise _InputError(f"cannot read {name}: {error.strerror or error}") from None
     except UnicodeDecodeError:

@@ -8,12 +8,14 @@ that could not be evaluated get one row each, so every record appears) and retur
 :class:`~rsa_rules.cohort.records.AdherenceSummary`. ``rsa-rules audit`` is this function.
 
 The Parquet file is written beside its destination under a temporary name and moved into
-place when complete: a failed run leaves no partial file. Its schema metadata records the
+place when complete: a failed or interrupted run leaves no partial file, and a run removes
+what an earlier run that was killed outright (SIGKILL) left. Its schema metadata records the
 rsa-rules version, the knowledge base (name, version, digest) and the source.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import sys
@@ -98,6 +100,7 @@ def audit_jsonl(
             "rsa_rules.columns": "one row per patient per recommendation; see ROW_COLUMNS",
         }
         schema = arrow_schema(metadata)
+        remove_stale_partials(destination)
         partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
         summary = AdherenceSummary()
         try:
@@ -126,6 +129,35 @@ def audit_jsonl(
         if stream is not sys.stdin.buffer:
             stream.close()
     return summary
+
+
+def remove_stale_partials(destination: Path) -> list[Path]:
+    """Remove the temporary files that killed runs left beside ``destination``.
+
+    A run writes ``.NAME.PID.partial`` and removes it however it ends, unless it was killed
+    outright (SIGKILL, power loss). A file whose process no longer exists is such a leftover;
+    a file of a live process (another run in progress) is left alone. Returns what was removed.
+    """
+    prefix, suffix = f".{destination.name}.", ".partial"
+    removed: list[Path] = []
+    for path in destination.parent.glob(f"{glob.escape(prefix)}*{suffix}"):
+        pid = path.name[len(prefix) : -len(suffix)]
+        if pid.isdigit() and not _process_exists(int(pid)):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):  # another user's process, or cannot be asked
+        return True
+    return True
 
 
 def _batch(pa: Any, rows: list[tuple[Any, ...]], schema: Any) -> Any:

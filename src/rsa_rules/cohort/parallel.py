@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sized
 from concurrent.futures import Future
@@ -156,10 +158,37 @@ def _in_process(
 _WORKER_RULES: list[str | None] = [None]
 
 
-def _start_worker(rules: str | None) -> None:
-    """Initialise a worker process: build its one engine before the first chunk arrives."""
+def _start_worker(rules: str | None, parent: int | None = None) -> None:
+    """Initialise a worker process: end with its parent, leave Ctrl-C to the parent, and
+    build its one engine before the first chunk arrives."""
+    watch_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool on Ctrl-C
     _WORKER_RULES[0] = rules
     engine_for(rules)
+
+
+_PARENT_POLL_S = 0.2
+
+
+def watch_parent(parent: int | None) -> None:
+    """End this process as soon as ``parent`` (its parent process) is gone, however it ended.
+
+    A parent stopped by SIGKILL runs no clean-up, so a worker must notice by itself: a daemon
+    thread checks every 0.2 s whether the process has been handed to another parent, and
+    exits if so. (Linux's ``PR_SET_PDEATHSIG`` is not used: it fires when the *thread* that
+    started the worker ends, which need not be when the parent process ends.)
+    """
+    if parent is None:
+        return
+    if os.getppid() != parent:  # the parent ended before the watch was set
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="rsa-rules-parent-watch", daemon=True).start()
 
 
 def _worker_chunk(start: int, payload: bytes, explain: bool, as_of: date) -> list[CohortResult]:
@@ -178,7 +207,7 @@ def _on_processes(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_start_worker,
-        initargs=(rules,),
+        initargs=(rules, os.getpid()),
     )
     pending: deque[Future[list[CohortResult]] | list[CohortResult]] = deque()
     window = workers * _IN_FLIGHT_PER_WORKER
