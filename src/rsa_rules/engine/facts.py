@@ -471,7 +471,13 @@ class FactDeriver:
             status, paths, text, first_positive = self._persistence(readings, self.labels[name])
             put(name, status, paths, text)
             first_day = first_positive.day if first_positive is not None else None
-            if status == "positive-unconfirmed" and first_positive and first_day is not None:
+            if (
+                status == "positive-unconfirmed"
+                and first_positive
+                and first_day is not None
+                # a repeat due after 9999-12-31 has no date (and no patient is that old)
+                and first_day.toordinal() + self.persistence_days <= date.max.toordinal()
+            ):
                 when = first_day + timedelta(days=self.persistence_days)
                 due.append((when, first_positive.why, first_positive.paths))
         if due:
