@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ..errors import FactsError
 from ..jsontext import JsonTextError, loads_strict
-from ..limits import MAX_DOCUMENT_BYTES
+from ..limits import MAX_DOCUMENT_BYTES, lone_surrogate
 from ..models.facts import PatientFacts
 
 if TYPE_CHECKING:
@@ -226,8 +226,8 @@ def _patient_id(document: Any) -> str | None:
         return document.id
     if isinstance(document, Mapping):
         value = document.get("id")
-        if isinstance(value, str) and value:
-            return value
+        if isinstance(value, str) and value and lone_surrogate(value) is None:
+            return value  # a string that is not Unicode text would fail the audit file
     return None
 
 
