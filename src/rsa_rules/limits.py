@@ -63,7 +63,7 @@ def oversize(document: Any) -> SizeProblem | None:
             children = [(_join(path, str(key)), value) for key, value in node.items()]
             for key in node:
                 if isinstance(key, str) and not _is_text(key):
-                    return _join(path, key), _SURROGATE
+                    return _shown(_join(path, key)), _SURROGATE
         elif isinstance(node, list | tuple):
             if len(node) > MAX_LIST_ITEMS:
                 return path, (
@@ -93,7 +93,7 @@ _SURROGATE = (
 
 def lone_surrogate(document: Any) -> str | None:
     """The path of the first string (value or key) in ``document`` that holds a lone
-    surrogate, or ``None``."""
+    surrogate, or ``None``. A key in the path that is not text is shown escaped."""
     stack: list[tuple[str, Any]] = [("", document)]
     while stack:
         path, node = stack.pop()
@@ -104,7 +104,7 @@ def lone_surrogate(document: Any) -> str | None:
             for key, value in node.items():
                 where = _join(path, str(key))
                 if isinstance(key, str) and not _is_text(key):
-                    return where
+                    return _shown(where)
                 stack.append((where, value))
         elif isinstance(node, list | tuple):
             stack.extend((_join(path, str(i)), item) for i, item in enumerate(node))
@@ -119,3 +119,8 @@ def _is_text(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _shown(path: str) -> str:
+    """A path that can be printed and sent: lone surrogates written as ``\\udXXX``."""
+    return path.encode("utf-8", "backslashreplace").decode("utf-8")
