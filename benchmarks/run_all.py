@@ -13,7 +13,9 @@ Prints, with the machine it ran on:
 3. cohort throughput: ``evaluate_many`` on 1 and on 2 processes (JSON text in, results out);
 4. the audit end to end: ``rsa-rules audit`` on 1,000,000 synthetic patients (JSON Lines in,
    Parquet and the summary out) on 2 processes;
-5. memory: RSS growth over 1,000,000 ``evaluate()`` calls in one process.
+5. memory: RSS growth over 1,000,000 ``evaluate()`` calls in one process;
+6. scaling: ``evaluate()`` and the FHIR reader as their input grows tenfold
+   (``bench_scaling.py``; ``--no-scaling`` skips it).
 
 Targets (a 2-core machine): median ``evaluate()`` <= 300 us and overhead <= durable_rules
 time; >= 3,000 patients/s on 2 processes; 1,000,000 audited in < 10 minutes; RSS growth
@@ -344,6 +346,17 @@ def memory_child(count: int) -> None:
     )
 
 
+# -- 6. scaling with input size ------------------------------------------------------------
+
+
+def scaling(report: Report, quick: bool) -> None:
+    print("\n6. scaling: each tenfold step of input at most about tenfold time")
+    from bench_scaling import run
+
+    for figure, met in run(quick=quick):
+        report.add(f"scaling: {figure}", "", "linear (n log n) or stated limit", met)
+
+
 # -- the command -------------------------------------------------------------------------
 
 
@@ -355,6 +368,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--throughput-patients", type=int, help="default 60,000 (quick: 6,000)")
     parser.add_argument("--rounds", type=int, help="evaluate() calls per figure (default 20,000)")
     parser.add_argument("--cold-runs", type=int, default=7)
+    parser.add_argument(
+        "--no-scaling", action="store_true", help="skip 6. (bench_scaling.py, about a minute)"
+    )
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child is not None:
@@ -376,6 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="rsa-rules-bench-") as folder:
         audit(report, audit_count, Path(folder))
     memory(report, memory_count)
+    if not args.no_scaling:
+        scaling(report, quick)
     print(f"\nSummary ({time.perf_counter() - started:.0f} s in all)")
     print(report.table())
     return 0

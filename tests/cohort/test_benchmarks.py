@@ -145,6 +145,7 @@ def test_the_benchmark_command_prints_every_figure_and_judges_it_right() -> None
             "200",
             "--cold-runs",
             "2",
+            "--no-scaling",  # tested below, on its own
         ],
         capture_output=True,
         text=True,
@@ -163,3 +164,25 @@ def test_the_benchmark_command_prints_every_figure_and_judges_it_right() -> None
     targeted = re.findall(r"^  (.+?): .+  \(target .+: (met|MISSED)\)$", out, re.MULTILINE)
     assert len(rows) == len(targeted) >= 5, (rows, targeted)
     assert wrong_verdicts(out) == [], out
+
+
+@pytest.mark.slow
+def test_the_scaling_benchmark_prints_the_growth_of_every_step() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_scaling.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    for size in ("10,000", "5,000"):
+        assert f"  {size}  " in out
+    # Three steps for each evaluate() shape, two for each FHIR series.
+    assert out.count(" for x10 ") == 3 * 2 + 2
+    assert out.count(" for x5 ") == 2
+    assert "YAML alias bomb" in out
+    summary = out.split("\nSummary\n", 1)[1]
+    assert summary.count("met") + summary.count("MISSED") == 12
