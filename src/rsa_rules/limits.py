@@ -15,6 +15,7 @@ from typing import Any
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",
+    "MAX_FHIR_RESOURCES",
     "MAX_LIST_ITEMS",
     "MAX_OBJECT_FIELDS",
     "MAX_PROBLEMS",
@@ -35,6 +36,9 @@ MAX_OBJECT_FIELDS = 64
 
 #: Values in a whole facts document: every object, list, string, number, boolean and null.
 MAX_VALUES = 200_000
+
+#: FHIR resources (and Bundle entries) read for one patient, in all the Bundles of a read.
+MAX_FHIR_RESOURCES = 20_000
 
 #: Problems listed in one error; the error says how many more there were.
 MAX_PROBLEMS = 100

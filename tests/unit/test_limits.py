@@ -151,3 +151,15 @@ def test_why_not_text_is_escaped_too() -> None:
 )
 def test_terminal_safe(text: str, shown: str) -> None:
     assert terminal_safe(text) == shown
+
+
+def test_a_fhir_read_over_the_resource_limit_is_refused_before_parsing() -> None:
+    from rsa_rules.fhir import FhirError, facts_from_bundle
+    from rsa_rules.limits import MAX_FHIR_RESOURCES
+
+    entry = {"resource": {"resourceType": "Observation", "status": "final"}}
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [entry] * MAX_FHIR_RESOURCES}
+    bundle["entry"].append({})
+    with pytest.raises(FhirError) as info:
+        facts_from_bundle(bundle)
+    assert f"more than {MAX_FHIR_RESOURCES:,} resources" in str(info.value)

@@ -75,6 +75,7 @@ from pydantic import ValidationError
 
 from ..engine import validate_facts
 from ..errors import RsaRulesError
+from ..limits import MAX_FHIR_RESOURCES
 from ..models.facts import AntiphospholipidResult, PatientFacts, Treatment
 from ..models.results import Reason
 from .cds_hooks import operation_outcome_text
@@ -452,7 +453,7 @@ class _Reader:
             if kind == "Bundle":
                 self._collect_bundle(source)
                 return
-            self.position += 1
+            self._next_position()
             resource_id = source.get("id")
             if isinstance(resource_id, str) and resource_id:
                 reference = f"{kind}/{resource_id}"
@@ -467,6 +468,14 @@ class _Reader:
         raise FhirError(
             f"expected a FHIR Bundle, a resource or a list of them, not {type(source).__name__}"
         )
+
+    def _next_position(self) -> None:
+        self.position += 1
+        if self.position > MAX_FHIR_RESOURCES:  # refused before any is parsed
+            raise FhirError(
+                f"more than {MAX_FHIR_RESOURCES:,} resources and Bundle entries for one "
+                "patient (the limit)"
+            )
 
     def _collect_bundle(self, bundle: Mapping[str, Any]) -> None:
         entries = bundle.get("entry")
@@ -484,7 +493,7 @@ class _Reader:
             raise FhirError(f"not a valid FHIR Bundle: {_problem(error)}") from None
         for number, entry in enumerate(entries):
             if not isinstance(entry, Mapping) or not isinstance(entry.get("resource"), Mapping):
-                self.position += 1
+                self._next_position()
                 self.unused.append(
                     UnusedResource(
                         f"Bundle entry {number}", "(none)", "invalid", "the entry has no resource"
