@@ -1,15 +1,21 @@
 """Input limits: an oversize facts document is refused before validation, with a message that
 names the limit and where; an error lists at most MAX_PROBLEMS problems and says how many
-more there were; text output shows control characters escaped."""
+more there were; text output shows control characters escaped; the command line ends with
+one line and a conventional status on Ctrl-C, SIGTERM and a closed pipe."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 import rsa_rules
+from rsa_rules import cli
 from rsa_rules.cli import main
 from rsa_rules.errors import FactsError
 from rsa_rules.jsontext import JsonTextError, loads_strict
@@ -163,3 +169,63 @@ def test_a_fhir_read_over_the_resource_limit_is_refused_before_parsing() -> None
     with pytest.raises(FhirError) as info:
         facts_from_bundle(bundle)
     assert f"more than {MAX_FHIR_RESOURCES:,} resources" in str(info.value)
+
+
+# -- how the command line ends -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raised", "code", "line"),
+    [
+        (KeyboardInterrupt, 130, "rsa-rules: interrupted\n"),
+        (cli._Terminated, 143, "rsa-rules: terminated\n"),
+        (BrokenPipeError, 141, ""),
+    ],
+)
+def test_the_command_line_ends_with_one_line_and_its_status(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    raised: type[BaseException],
+    code: int,
+    line: str,
+) -> None:
+    def interrupted(argv: object) -> int:
+        raise raised
+
+    monkeypatch.setattr(cli, "_run", interrupted)
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["schema"]) == code
+    assert capsys.readouterr().err == line
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is put back
+
+
+def test_sigterm_during_a_command_raises_in_the_main_thread(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def terminated(argv: object) -> int:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler interrupts this
+        return 0
+
+    monkeypatch.setattr(cli, "_run", terminated)
+    assert main(["schema"]) == 143
+    assert capsys.readouterr().err == "rsa-rules: terminated\n"
+
+
+def test_a_command_run_off_the_main_thread_leaves_signals_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cli, "_run", lambda argv: 0)
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(main(["schema"])))
+    thread.start()
+    thread.join()
+    assert codes == [0]
+
+
+def test_the_parent_watch_keeps_a_worker_while_its_parent_lives() -> None:
+    from rsa_rules.cohort import parallel
+
+    parallel.watch_parent(os.getppid())  # this process's parent is alive: nothing happens
+    names = [t.name for t in threading.enumerate()]
+    assert "rsa-rules-parent-watch" in names

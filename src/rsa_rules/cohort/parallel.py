@@ -161,8 +161,9 @@ _WORKER_RULES: list[str | None] = [None]
 def _start_worker(rules: str | None, parent: int | None = None) -> None:
     """Initialise a worker process: end with its parent, leave Ctrl-C to the parent, and
     build its one engine before the first chunk arrives."""
-    watch_parent(parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool on Ctrl-C
+    if parent is not None:  # a worker process (not a direct call, e.g. in a test)
+        watch_parent(parent)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool on Ctrl-C
     _WORKER_RULES[0] = rules
     engine_for(rules)
 
@@ -170,7 +171,7 @@ def _start_worker(rules: str | None, parent: int | None = None) -> None:
 _PARENT_POLL_S = 0.2
 
 
-def watch_parent(parent: int | None) -> None:
+def watch_parent(parent: int) -> None:
     """End this process as soon as ``parent`` (its parent process) is gone, however it ended.
 
     A parent stopped by SIGKILL runs no clean-up, so a worker must notice by itself: a daemon
@@ -178,15 +179,13 @@ def watch_parent(parent: int | None) -> None:
     exits if so. (Linux's ``PR_SET_PDEATHSIG`` is not used: it fires when the *thread* that
     started the worker ends, which need not be when the parent process ends.)
     """
-    if parent is None:
-        return
-    if os.getppid() != parent:  # the parent ended before the watch was set
+    if os.getppid() != parent:  # pragma: no cover - the parent ended before the watch was set
         os._exit(1)
 
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(_PARENT_POLL_S)
-        os._exit(1)
+        os._exit(1)  # pragma: no cover - in a worker whose parent is gone (tested by PID)
 
     threading.Thread(target=watch, name="rsa-rules-parent-watch", daemon=True).start()
 
