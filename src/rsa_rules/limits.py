@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 #: A facts document as JSON text (a file on the command line, one cohort record), in bytes.
-MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 
 #: Items in any one list of a facts document (losses, antiphospholipid results, treatments).
 MAX_LIST_ITEMS = 10_000
