@@ -73,7 +73,7 @@ HOSTILE: list[tuple[str, str | None]] = [
                 }
             }
         ),
-        None,
+        "antiphospholipid.results.0.date",  # after the evaluation date: refused
     ),
     ('"just a string"', ""),
 ]

@@ -87,7 +87,7 @@ def test_an_error_lists_at_most_max_problems_and_says_how_many_more() -> None:
 
 
 def test_a_short_error_has_nothing_more() -> None:
-    error = refused({"age": 5})
+    error = refused({"age": "thirty"})
     assert error.more == 0
     assert "more" not in str(error)
 
