@@ -324,7 +324,9 @@ class Explainer:
                 stated = ctx.values.get(reason_fact(output.intervention)) == REASON_STATED
                 update["alert_certainty"] = "stated" if stated else "inferred"
                 if not stated and output.intervention in self.outside_scope:
-                    summary = self.kb.scope.inferred_prefix + (summary or output.summary)
+                    summary = self.inferred_prefix(output.intervention) + (
+                        summary or output.summary
+                    )
             if summary is not None:
                 update["summary"] = summary
             if listed or (output.detail and "{" in output.detail):
@@ -340,6 +342,11 @@ class Explainer:
                 update["cautions"] = [*template.values["cautions"], *emphasis]
             result.append(template.instance(update, partial(self.explain_fired, rule, ctx)))
         return result
+
+    def inferred_prefix(self, intervention: str) -> str:
+        """How an inferred alert on this intervention is worded conditionally."""
+        own = self.kb.interventions[intervention].inferred_prefix
+        return own if own is not None else self.kb.scope.inferred_prefix
 
     def out_of_scope(self, action: str, intervention: str, ctx: _Context) -> bool:
         """An ``avoid`` of a treatment ordered for another stated indication is not given."""

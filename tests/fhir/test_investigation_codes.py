@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rsa_rules.adapters.codes import (
     CodeBook,
-    CodeBookFile,
     Concept,
     Match,
     NoMatch,
@@ -57,15 +56,9 @@ def codes() -> InvestigationCodes:
 
 
 @pytest.fixture(scope="module")
-def merged(codes: InvestigationCodes) -> CodeBook:
-    """The bundled code book with these concepts added, validated as one file."""
-    spec = load_code_book().spec
-    known = {s.id for s in spec.sources}
-    document = spec.model_dump(mode="json", by_alias=True)
-    document["sources"] += [s.model_dump(mode="json") for s in codes.sources if s.id not in known]
-    document["concepts"] += [c.model_dump(mode="json", by_alias=True) for c in codes.concepts]
-    document["cds_hooks"]["order_checks"].update(codes.order_checks)
-    return CodeBook(CodeBookFile.model_validate(document, strict=False), INVESTIGATIONS_FILE)
+def merged() -> CodeBook:
+    """The bundled code book: fhir-codes.yaml with the files beside it (these concepts)."""
+    return load_code_book()
 
 
 def match(
@@ -86,7 +79,7 @@ def test_every_concept_reads_a_new_intervention_of_the_knowledge_base(
 
 
 def test_codes_use_known_systems_and_sources_and_are_new(codes: InvestigationCodes) -> None:
-    spec = load_code_book().spec
+    spec = load_code_book(RULES / "fhir-codes.yaml").spec  # the main file alone
     systems = {s.id for s in spec.systems}
     sources = {s.id for s in codes.sources}
     bundled = {(code.system, code.code) for c in spec.concepts for code in c.codes}
@@ -217,3 +210,75 @@ def test_a_concept_with_no_confirmed_code_and_no_text_is_refused() -> None:
     del sperm["text_fallback"]
     with pytest.raises(ValueError, match="needs a text_fallback"):
         InvestigationCodes.model_validate(document)
+
+
+# -- read with the bundled code book, at order-sign ----------------------------------------
+def test_the_bundled_code_book_holds_these_concepts(codes: InvestigationCodes) -> None:
+    book = load_code_book()
+    ids = {concept.id for concept in book.spec.concepts}
+    assert {concept.id for concept in codes.concepts} <= ids
+    for intervention, related in codes.order_checks.items():
+        assert book.spec.cds_hooks.order_checks[intervention] == related
+
+
+def _nk_case(*reason: dict[str, Any]) -> list[dict[str, Any]]:
+    from datetime import date
+
+    from rsa_rules.adapters.cds_hooks import draft_orders, order_cards
+    from rsa_rules.fhir import facts_from_bundle
+
+    from .fhirdata import bundle, miscarriage, patient, service_request
+
+    order = service_request("nk", (LOINC, "18267-5", "NK cells"), text="NK cell assay")
+    order["status"] = "draft"
+    if reason:
+        order["reasonCode"] = list(reason)
+    read = facts_from_bundle(
+        bundle(
+            patient(),
+            miscarriage("m1", "2023-01-01"),
+            miscarriage("m2", "2024-01-01"),
+            miscarriage("m3", "2025-01-01"),
+            order,
+        ),
+        today=date(2026, 5, 1),
+    )
+    assert [t.intervention for t in read.facts.treatments or ()] == ["immunological-testing"]
+    return order_cards(read.evaluate(), draft_orders(read, ["ServiceRequest/nk"]), fhir=read)
+
+
+def test_an_nk_cell_order_at_order_sign_is_an_info_card_when_inferred() -> None:
+    (card,) = _nk_case()
+    assert card["indicator"] == "info"
+    assert card["source"]["topic"]["code"] == "RSA-INVEST-IMMUNOLOGICAL"
+    assert card["summary"].startswith("If this is to investigate miscarriage: Avoid")
+    assert len(card["summary"]) < 140
+
+
+def test_an_nk_cell_order_for_recurrent_miscarriage_is_a_warning_card() -> None:
+    (card,) = _nk_case({"text": "Recurrent miscarriage"})
+    assert card["indicator"] == "warning"
+    assert card["summary"].startswith("Avoid immunological testing")
+
+
+def test_an_nk_cell_order_for_another_stated_reason_gets_no_card() -> None:
+    assert _nk_case({"text": "Kidney transplant work-up"}) == []
+
+
+def test_a_further_code_list_is_checked_with_the_main_file(tmp_path: Any) -> None:
+    import shutil
+
+    from rsa_rules.errors import KnowledgeError
+
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules, ignore=shutil.ignore_patterns("__pycache__"))
+    extra = rules / INVESTIGATIONS_FILE
+    text = extra.read_text(encoding="utf-8")
+    (rules / "fhir-codes-copy.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(KnowledgeError, match="listed twice"):
+        load_code_book(rules)
+    (rules / "fhir-codes-copy.yaml").write_text("version: &v 1\nsources: *v\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=r"fhir-codes-copy\.yaml"):
+        load_code_book(rules)
+    (rules / "fhir-codes-copy.yaml").unlink()
+    assert len(load_code_book(rules).spec.concepts) == len(load_code_book().spec.concepts)

@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .._compat import Traversable
 from ..errors import KnowledgeError, KnowledgeProblem
+from ..knowledge.yaml_guard import AliasError, refuse_aliases
 
 __all__ = [
     "CODES_FILE",
@@ -43,6 +44,9 @@ __all__ = [
 ]
 
 CODES_FILE = "fhir-codes.yaml"
+EXTRA_CODES_PREFIX = "fhir-codes-"
+"""Further code lists beside ``fhir-codes.yaml`` (``fhir-codes-*.yaml``, e.g. the §5.4
+investigations): each adds sources, concepts and order checks to the one code book."""
 
 _SLUG = r"^[a-z0-9][a-z0-9-]*$"
 StrTuple = Annotated[tuple[str, ...], Field(strict=False)]
@@ -389,6 +393,16 @@ class TreatmentReasons(_Spec):
     recurrent_pregnancy_loss_phrases: tuple[str, ...] = Field(strict=False, min_length=1)
 
 
+class CodeListFile(_Spec):
+    """A further code list (``fhir-codes-*.yaml``): sources, concepts and order checks that
+    join ``fhir-codes.yaml``'s, checked with it as one file (its systems, no code twice)."""
+
+    version: int = Field(ge=1)
+    sources: tuple[SourceSpec, ...] = Field(strict=False, min_length=1)
+    concepts: tuple[Concept, ...] = Field(strict=False, min_length=1)
+    order_checks: dict[str, StrTuple] = Field(default_factory=dict, strict=False)
+
+
 class CodeBookFile(_Spec):
     """The whole file ``rules/fhir-codes.yaml``."""
 
@@ -709,33 +723,73 @@ def load_code_book(path: str | Path | Traversable | None = None) -> CodeBook:
     """
     if path is None:
         return _bundled()
-    return _load(_file(path))
+    target: Traversable = Path(path) if isinstance(path, str) else path
+    if target.is_dir():
+        return _load(target.joinpath(CODES_FILE), _extra_files(target))
+    return _load(target, ())
 
 
 @cache
 def _bundled() -> CodeBook:
-    return _load(files("rsa_rules.rules").joinpath(CODES_FILE))
+    root = files("rsa_rules.rules")
+    return _load(root.joinpath(CODES_FILE), _extra_files(root))
 
 
-def _file(path: str | Path | Traversable) -> Traversable:
-    target: Traversable = Path(path) if isinstance(path, str) else path
-    if target.is_dir():
-        target = target.joinpath(CODES_FILE)
-    return target
+def _extra_files(root: Traversable) -> tuple[Traversable, ...]:
+    extra = (
+        entry
+        for entry in root.iterdir()
+        if entry.name.startswith(EXTRA_CODES_PREFIX) and entry.name.endswith(".yaml")
+    )
+    return tuple(sorted(extra, key=lambda entry: entry.name))
 
 
-def _load(target: Traversable) -> CodeBook:
+def _load(target: Traversable, extras: Sequence[Traversable]) -> CodeBook:
+    document = _read(target)
+    names = [target.name]
+    for extra in extras:
+        more = _validated(CodeListFile, _read(extra), extra.name)
+        names.append(extra.name)
+        if isinstance(document, dict):
+            known = {s.get("id") for s in document.get("sources", ()) if isinstance(s, dict)}
+            document["sources"] = [
+                *document.get("sources", ()),
+                *(s.model_dump(mode="json") for s in more.sources if s.id not in known),
+            ]
+            document["concepts"] = [
+                *document.get("concepts", ()),
+                *(c.model_dump(mode="json", by_alias=True) for c in more.concepts),
+            ]
+            checks = document.setdefault("cds_hooks", {}).setdefault("order_checks", {})
+            if isinstance(checks, dict):
+                checks.update({k: list(v) for k, v in more.order_checks.items()})
+    spec = _validated(
+        CodeBookFile, document, " + ".join(names), strict=None if len(names) == 1 else False
+    )
+    return CodeBook(spec, target.name)  # the further lists are part of it
+
+
+def _read(target: Traversable) -> object:
     name = target.name
     try:
         text = target.read_text(encoding="utf-8")
     except OSError as error:
         raise KnowledgeError([KnowledgeProblem(name, f"cannot read: {error}")]) from None
     try:
-        document = yaml.safe_load(text)
+        refuse_aliases(text)
+        return yaml.safe_load(text)
+    except AliasError as error:
+        raise KnowledgeError([KnowledgeProblem(name, str(error))]) from None
     except yaml.YAMLError as error:
         raise KnowledgeError([KnowledgeProblem(name, f"not valid YAML: {error}")]) from None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validated(model: type[M], document: object, name: str, strict: bool | None = None) -> M:
     try:
-        spec = CodeBookFile.model_validate(document)
+        return model.model_validate(document, strict=strict)
     except ValidationError as error:
         raise KnowledgeError(
             [
@@ -747,4 +801,3 @@ def _load(target: Traversable) -> CodeBook:
                 for item in error.errors()
             ]
         ) from None
-    return CodeBook(spec, name)

@@ -736,7 +736,7 @@ class _Context:
                 (x for x in self.vocabulary.interventions if x.id == output.intervention), None
             )
             if output.action == "avoid" and entry is not None and entry.other_indications:
-                prefix = self.vocabulary.scope.inferred_prefix
+                prefix = entry.inferred_prefix or self.vocabulary.scope.inferred_prefix
                 need(
                     len(prefix) + len(output.summary) <= schema.SUMMARY_LIMIT,
                     f"summary too long to be worded conditionally ({prefix!r} comes before it "

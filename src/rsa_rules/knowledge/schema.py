@@ -93,6 +93,13 @@ class VocabularyItem(_Spec):
         ),
     )
     other_indications_source: str | None = None
+    inferred_prefix: str | None = Field(
+        default=None,
+        description=(
+            "Interventions only: the conditional wording of an inferred alert on it, when the "
+            "scope's default does not fit (e.g. a test is not given to prevent miscarriage)."
+        ),
+    )
     synonyms: tuple[str, ...] = Field(
         default=(),
         strict=False,
