@@ -160,7 +160,8 @@ class PregnancyLoss(_Facts):
             raise ValueError(
                 f"{value!r} is a karyotype formula; record the result instead: 'normal' for a "
                 "normal karyotype (e.g. 46,XX or 46,XY), 'abnormal' for a chromosomal "
-                "abnormality"
+                "abnormality, 'unbalanced-structural' for an unbalanced structural one, "
+                "'failed' when the tissue was tested without a result"
             )
         return value
 
