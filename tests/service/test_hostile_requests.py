@@ -25,7 +25,9 @@ def server(
 
 
 def _prefetch(observations: object) -> dict[str, object]:
-    empty = dict.fromkeys(("patient", "conditions", "medications", "services"))
+    empty = dict.fromkeys(
+        ("patient", "conditions", "medications", "services", "procedures", "allergies")
+    )
     return {**empty, "observations": observations}
 
 
