@@ -795,14 +795,9 @@ class _Reader:
         )
         if concept is None:
             return
-        if observation.status not in self.codes.statuses.observation:
-            self._unused(
-                item,
-                "not-used",
-                f"status is {observation.status} (read: "
-                f"{', '.join(self.codes.statuses.observation)})",
-                concept.id,
-            )
+        if not self._status_read(
+            item, observation.status, self.codes.statuses.observation, concept.id
+        ):
             return
         if observation.dataAbsentReason is not None:
             absent = _texts_of(observation.dataAbsentReason)
@@ -911,15 +906,9 @@ class _Reader:
         if not isinstance(reads, ReadsTreatment):  # pragma: no cover - the schema forbids it
             return
         mapping = self.codes.statuses.requests[kind]
-        status = mapping.get(request.status or "")
-        if status is None:
-            self._unused(
-                item,
-                "not-used",
-                f"status is {request.status} (read: {', '.join(mapping)})",
-                concept.id,
-            )
+        if not self._status_read(item, request.status, mapping, concept.id):
             return
+        status = mapping[request.status or ""]
         if (
             status in ("ordered", "active")
             and request.intent in self.codes.statuses.proposal_intents
@@ -935,11 +924,7 @@ class _Reader:
         )
         if concept is None:
             return
-        if procedure.status not in self.codes.statuses.procedure:
-            shown = ", ".join(self.codes.statuses.procedure)
-            self._unused(
-                item, "not-used", f"status is {procedure.status} (read: {shown})", concept.id
-            )
+        if not self._status_read(item, procedure.status, self.codes.statuses.procedure, concept.id):
             return
         performed = procedure.performedDateTime or (
             procedure.performedPeriod.start if procedure.performedPeriod is not None else None
@@ -955,11 +940,7 @@ class _Reader:
         )
         if concept is None:
             return
-        if encounter.status not in self.codes.statuses.encounter:
-            shown = ", ".join(self.codes.statuses.encounter)
-            self._unused(
-                item, "not-used", f"status is {encounter.status} (read: {shown})", concept.id
-            )
+        if not self._status_read(item, encounter.status, self.codes.statuses.encounter, concept.id):
             return
         day = _as_date(encounter.period.start if encounter.period is not None else None)
         if self._outside_life(item, day, "date", concept.id):
@@ -1841,6 +1822,15 @@ class _Reader:
         ]
         for index, references in enumerate(grouped.values()):
             sources[f"treatments.{index}"] = tuple(references)
+
+    def _status_read(
+        self, item: _Item, status: str | None, read: Iterable[str], concept: str
+    ) -> bool:
+        """Whether a resource's status is one the code lists read; if not, it is reported."""
+        if status is not None and status in read:
+            return True
+        self._unused(item, "not-used", f"status is {status} (read: {', '.join(read)})", concept)
+        return False
 
     def _unused(
         self, item: _Item, status: UnusedStatus, reason: str, concept: str | None = None
