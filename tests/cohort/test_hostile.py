@@ -193,6 +193,29 @@ _SCRIPT = textwrap.dedent(
 )
 
 
+def test_an_interruption_while_the_pool_starts_propagates_and_ends_the_workers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C or SIGTERM inside the first submit: the manager thread exists, never started."""
+    from concurrent.futures import process
+
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    workers: list[psutil.Process] = []
+
+    def interrupted(self: object) -> None:
+        spawned = [p for p in psutil.Process().children() if p.pid not in before]
+        workers.extend(p for p in spawned if "resource_tracker" not in " ".join(p.cmdline()))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(process._ExecutorManagerThread, "start", interrupted)
+    results = evaluate_many(synthetic_patients(20, seed=1), workers=2, chunk_size=4)
+    with pytest.raises(KeyboardInterrupt):
+        list(results)
+    assert workers, "the pool spawned its workers before the interruption"
+    for worker in workers:
+        assert _gone(worker.pid), worker.cmdline()
+
+
 def _gone(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
@@ -360,3 +383,17 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
         process.wait(timeout=180)
     assert stderr == b""
     assert process.returncode == 141
+
+
+def test_a_signal_while_a_worker_starts_is_delivered_once_it_has_started() -> None:
+    from rsa_rules.cohort import parallel
+
+    seen: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
+    try:
+        with parallel._signals_deferred():
+            signal.raise_signal(signal.SIGTERM)
+            assert seen == []  # held while the step runs
+        assert seen == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, previous)

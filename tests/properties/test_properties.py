@@ -59,9 +59,12 @@ def _shuffle(
 
 
 def _canonical(value: Any, moved: dict[str, list[int]]) -> Any:
-    """Input paths mapped back to the original list positions, path lists sorted."""
+    """Input paths mapped back to the original list positions, path lists and data notes sorted."""
     if isinstance(value, dict):
-        return {k: _canonical(v, moved) for k, v in value.items()}
+        out = {k: _canonical(v, moved) for k, v in value.items()}
+        if isinstance(out.get("data_notes"), list):  # one note per input item, in input order
+            out["data_notes"] = sorted(out["data_notes"], key=lambda n: (n["path"], n["note"]))
+        return out
     if isinstance(value, list):
         items = [_canonical(v, moved) for v in value]
         if items and all(isinstance(i, str) for i in items):

@@ -26,6 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sized
 from concurrent.futures import Future
+from contextlib import contextmanager
 from datetime import date
 from functools import partial
 from itertools import islice
@@ -35,6 +36,9 @@ from typing import TYPE_CHECKING, Any
 from .records import CohortResult, evaluate_record
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+    from types import FrameType
+
     from ..engine import Engine
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "evaluate_many"]
@@ -169,6 +173,7 @@ def _start_worker(rules: str | None, parent: int | None = None) -> None:
 
 
 _PARENT_POLL_S = 0.2
+_WORKER_JOIN_S = 5.0
 
 
 def watch_parent(parent: int) -> None:
@@ -217,7 +222,9 @@ def _on_processes(
             except Exception:  # noqa: BLE001 - such records are evaluated here instead
                 pending.append(evaluate_chunk(engine_for(rules), start, chunk, explain, as_of))
             else:
-                pending.append(pool.submit(_worker_chunk, start, payload, explain, as_of))
+                with _signals_deferred():  # a worker half-spawned would print a traceback
+                    submitted = pool.submit(_worker_chunk, start, payload, explain, as_of)
+                pending.append(submitted)
             while len(pending) >= window:
                 yield _done(pending.popleft())
         while pending:
@@ -226,7 +233,61 @@ def _on_processes(
         for item in pending:
             if isinstance(item, Future):
                 item.cancel()
+        with _signals_deferred():
+            _shutdown(pool)
+
+
+_DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while the pool starts or stops a worker, then deliver them.
+
+    A signal handled in the middle of spawning a worker (its start-up data half sent) or of
+    starting the pool's manager thread leaves a process that prints a traceback or a thread
+    that can never be joined. Here such a signal is noted and raised again, to whatever
+    handler was in place, as soon as the step is done. Signals can only be handled in the
+    main thread, so elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+
+    previous = {
+        signum: signal.signal(signum, note)
+        for signum in _DEFERRED_SIGNALS
+        if signal.getsignal(signum) is not None  # a handler set outside Python stays
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for held in dict.fromkeys(received):
+            signal.raise_signal(held)
+
+
+def _shutdown(pool: ProcessPoolExecutor) -> None:
+    """Stop the pool and its worker processes, even when it was interrupted while starting.
+
+    A signal (Ctrl-C, SIGTERM) that arrives inside the first ``submit`` can leave the pool's
+    manager thread created but never started; ``shutdown`` then raises ``RuntimeError`` on
+    joining it, and the workers it spawned would wait for work until they noticed their
+    parent had gone. They are ended here instead, so the interruption itself propagates.
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    try:
         pool.shutdown(wait=True, cancel_futures=True)
+    except RuntimeError:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=_WORKER_JOIN_S)
 
 
 def _done(item: Future[list[CohortResult]] | list[CohortResult]) -> list[CohortResult]:
