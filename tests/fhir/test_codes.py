@@ -265,3 +265,11 @@ def test_the_schema_model_is_the_file_format() -> None:
     spec = CodeBookFile.model_validate(DOCUMENT)
     assert spec.version == 1
     assert spec.statuses.requests["MedicationRequest"]["draft"] == "proposed"
+
+
+def test_a_value_read_from_a_code_must_be_a_value_of_the_facts_format(tmp_path: Path) -> None:
+    document = copy.deepcopy(DOCUMENT)
+    diabetes = next(c for c in document["concepts"] if c["id"] == "diabetes-with-hyperglycemia")
+    diabetes["reads"]["value"] = "poorly-controlled"
+    (problem,) = _problems(tmp_path, document)
+    assert "'poorly-controlled' is not a value of risk_factors.diabetes" in problem

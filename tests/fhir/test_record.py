@@ -265,6 +265,113 @@ def test_contraindications_and_risk_factors_from_conditions() -> None:
     assert "record whether it is controlled" in unused(result, "Condition/dm").reason
 
 
+def test_bleeding_disorders_by_icd10_code_or_by_text() -> None:
+    resolved = condition("itp-old", (ICD10CM, "D69.3", "Immune thrombocytopenic purpura"))
+    resolved["clinicalStatus"] = concept((CLINICAL, "resolved"))
+    result = read(condition("vwd", (ICD10CM, "D68.01", "Von Willebrand disease, type 1")), resolved)
+    assert result.facts.contraindications is not None
+    assert result.facts.contraindications.bleeding_disorder is True
+    assert result.sources["contraindications.bleeding_disorder"] == ("Condition/vwd",)
+    assert "clinicalStatus is resolved" in unused(result, "Condition/itp-old").reason
+    by_text = read(
+        condition(
+            "h",
+            (SNOMED, "28293008", "Hereditary factor VIII deficiency disease"),
+            text="Haemophilia A",
+        )
+    )
+    assert by_text.facts.contraindications is not None
+    assert by_text.facts.contraindications.bleeding_disorder is True
+    assert "from its text" in texts(by_text)
+
+
+def test_thrombophilias_and_heparin_induced_thrombocytopenia_are_not_bleeding_disorders() -> None:
+    result = read(
+        condition("fvl", (ICD10CM, "D68.51", "Activated protein C resistance")),
+        condition("hit", text="Heparin induced thrombocytopenia"),
+        condition("note", text="Family history of haemophilia"),
+    )
+    contraindications = result.facts.contraindications
+    assert contraindications is not None
+    assert contraindications.bleeding_disorder is None
+    assert contraindications.heparin_induced_thrombocytopenia is True
+
+
+def test_diabetes_coded_with_hyperglycemia_is_not_controlled_and_says_why() -> None:
+    result = read(
+        condition("dm", (ICD10CM, "E11.65", "Type 2 diabetes mellitus with hyperglycemia")),
+        observation(
+            "a1c",
+            (LOINC, "4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood"),
+            when="2026-01-10",
+            valueQuantity={"value": 9.1, "unit": "%", "system": UCUM, "code": "%"},
+        ),
+    )
+    assert result.facts.risk_factors is not None
+    assert result.facts.risk_factors.diabetes == "uncontrolled"
+    assert result.sources["risk_factors.diabetes"] == ("Condition/dm",)
+    assert "poorly controlled or out of control" in texts(result)
+    assert "no HbA1c level" in unused(result, "Observation/a1c").reason
+
+
+def pregnancy_status(resource_id: str, answer: tuple[str, str, str], when: str) -> dict[str, Any]:
+    return observation(
+        resource_id,
+        (LOINC, "82810-3", "Pregnancy status"),
+        when=when,
+        valueCodeableConcept=concept(answer),
+    )
+
+
+PREGNANT = (LOINC, "LA15173-0", "Pregnant")
+NOT_PREGNANT = (SNOMED, "60001007", "Not pregnant")
+
+
+def test_a_pregnancy_status_of_pregnant_makes_a_current_pregnancy() -> None:
+    result = read(
+        pregnancy_status("ps", PREGNANT, "2026-04-01"),
+        gestational_age("ga", 8, "wk", "2026-04-01"),
+    )
+    assert result.facts.current_pregnancy is not None
+    assert result.facts.current_pregnancy.gestational_weeks == 12  # 8 weeks + 4 weeks since
+    assert result.sources["current_pregnancy"] == ("Observation/ps",)
+
+
+def test_a_later_not_pregnant_status_ends_an_earlier_pregnancy() -> None:
+    result = read(
+        pregnancy("p", "2025-10-01", active=True),
+        pregnancy_status("early", PREGNANT, "2025-11-01"),
+        pregnancy_status("late", NOT_PREGNANT, "2026-03-01"),
+    )
+    assert result.facts.current_pregnancy is None
+    assert (
+        "a later pregnancy status (Observation/late)" in unused(result, "Observation/early").reason
+    )
+    assert "Condition/p) is not current" in texts(result)
+    later = read(
+        pregnancy_status("late", NOT_PREGNANT, "2026-01-01"),
+        pregnancy("p", "2026-03-01", active=True),
+    )
+    assert later.facts.current_pregnancy is not None  # the pregnancy began after the status
+
+
+def test_pregnancy_statuses_that_cannot_say_now_are_reported() -> None:
+    result = read(
+        pregnancy_status("old", PREGNANT, "2020-01-01"),
+        pregnancy_status("unknown", (LOINC, "LA4489-6", "Unknown"), "2026-04-01"),
+    )
+    assert result.facts.current_pregnancy is None
+    assert "cannot still be going on" in unused(result, "Observation/old").reason
+    assert "not read as pregnant or not pregnant" in unused(result, "Observation/unknown").reason
+    undated = observation(
+        "undated",
+        (LOINC, "82810-3", "Pregnancy status"),
+        when=None,
+        valueCodeableConcept=concept(NOT_PREGNANT),
+    )
+    assert "undated" in unused(read(undated), "Observation/undated").reason
+
+
 def test_allergies_to_heparin_and_aspirin() -> None:
     result = read(
         allergy("hep", "Heparin", "5224"),

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .._compat import Traversable
 from ..errors import KnowledgeError, KnowledgeProblem
 from ..knowledge.yaml_guard import AliasError, refuse_aliases
+from ..models.facts import PatientFacts
 
 __all__ = [
     "CODES_FILE",
@@ -187,6 +188,38 @@ class ReadsSmoking(_Spec):
     as_: Literal["smoking"] = Field(alias="as")
 
 
+class ReadsPregnancyStatus(_Spec):
+    """Pregnancy status: the answer codes (pregnant, not pregnant) are in
+    ``answers.pregnancy_status``; the latest dated status decides whether a pregnancy is current."""
+
+    as_: Literal["pregnancy-status"] = Field(alias="as")
+
+
+ValueField = Literal["risk_factors.diabetes"]
+
+
+class ReadsValue(_Spec):
+    """A value of the facts format that a recorded Condition states by its code (diabetes coded
+    as with hyperglycemia is diabetes that is not controlled). ``why`` is reported with it."""
+
+    as_: Literal["value"] = Field(alias="as")
+    field: ValueField
+    value: str = Field(min_length=1)
+    why: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _valid_value(self) -> ReadsValue:
+        section, _, name = self.field.rpartition(".")
+        try:
+            PatientFacts.model_validate({section: {name: self.value}})
+        except ValidationError as error:
+            raise ValueError(
+                f"{self.value!r} is not a value of {self.field} in the facts format: "
+                f"{error.errors()[0]['msg']}"
+            ) from None
+        return self
+
+
 FlagField = Literal[
     "thrombosis_history",
     "contraindications.heparin_allergy",
@@ -225,6 +258,8 @@ Reads = Annotated[
     | ReadsPregnancy
     | ReadsGestationalAge
     | ReadsSmoking
+    | ReadsPregnancyStatus
+    | ReadsValue
     | ReadsFlag,
     Field(discriminator="as_"),
 ]
@@ -237,6 +272,7 @@ _READS_BY_RESOURCE: dict[str, tuple[type[BaseModel], ...]] = {
         ReadsNotRecordable,
         ReadsCarrier,
         ReadsPregnancy,
+        ReadsValue,
         ReadsFlag,
     ),
     "Observation": (
@@ -246,6 +282,8 @@ _READS_BY_RESOURCE: dict[str, tuple[type[BaseModel], ...]] = {
         ReadsRh,
         ReadsGestationalAge,
         ReadsSmoking,
+        ReadsPregnancyStatus,
+        ReadsNotRecordable,
     ),
     "Request": (ReadsTreatment,),
     "Procedure": (ReadsLoss, ReadsLiveBirth, ReadsPregnancyEnd),
@@ -329,6 +367,13 @@ class SmokingAnswers(_Spec):
     not_current: tuple[CodeEntry, ...] = Field(strict=False, min_length=1)
 
 
+class PregnancyStatusAnswers(_Spec):
+    """Pregnancy status answers: pregnant, or not. Other answers (unknown) leave it unknown."""
+
+    pregnant: tuple[CodeEntry, ...] = Field(strict=False, min_length=1)
+    not_pregnant: tuple[CodeEntry, ...] = Field(strict=False, min_length=1)
+
+
 class Answers(_Spec):
     qualitative: Qualitative
     rh: Qualitative
@@ -336,6 +381,7 @@ class Answers(_Spec):
     level: LevelAnswers
     percentile_range_text: tuple[str, ...] = Field(strict=False, min_length=1)
     smoking: SmokingAnswers | None = None
+    pregnancy_status: PregnancyStatusAnswers | None = None
     gestational_age_units: Mapping[str, float] = Field(
         default_factory=dict,
         strict=False,
@@ -434,6 +480,10 @@ class CodeBookFile(_Spec):
         if self.answers.smoking is not None:
             for smoking in (self.answers.smoking.current, self.answers.smoking.not_current):
                 entries.extend(("answers", code) for code in smoking)
+        status = self.answers.pregnancy_status
+        if status is not None:
+            for status_answers in (status.pregnant, status.not_pregnant):
+                entries.extend(("answers", code) for code in status_answers)
         resource_of = {c.id: c.resource for c in self.concepts}
         seen: dict[tuple[str, str, str], str] = {}
         for owner, code in entries:
@@ -573,6 +623,9 @@ class CodeBook:
         smoking = answers.smoking
         self.smoking_current = self._code_index(smoking.current if smoking else ())
         self.smoking_not_current = self._code_index(smoking.not_current if smoking else ())
+        status = answers.pregnancy_status
+        self.pregnant = self._code_index(status.pregnant if status else ())
+        self.not_pregnant = self._code_index(status.not_pregnant if status else ())
         self.gestational_age_units = dict(answers.gestational_age_units)
         reasons = spec.treatment_reasons
         self.rpl_reason_concepts = frozenset(

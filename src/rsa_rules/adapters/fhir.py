@@ -96,10 +96,12 @@ from .codes import (
     ReadsNotRecordable,
     ReadsPregnancy,
     ReadsPregnancyEnd,
+    ReadsPregnancyStatus,
     ReadsRecurrent,
     ReadsRh,
     ReadsSmoking,
     ReadsTreatment,
+    ReadsValue,
     contains_phrase,
     load_code_book,
     normalise_text,
@@ -417,6 +419,7 @@ class _Reader:
         self.gestational_ages: list[_Weeks] = []
         self.flags: dict[str, list[str]] = {}
         self.smoking: list[tuple[date | None, bool, str, _Item]] = []
+        self.pregnancy_status: list[tuple[date | None, bool, _Item]] = []
         self.medications: dict[str, _Item] = {}
         self.referenced_medications: set[str] = set()
         self.position = 0
@@ -762,7 +765,8 @@ class _Reader:
             return
         clinical = _code_in(condition.clinicalStatus, _CONDITION_CLINICAL)
         inactive = clinical in statuses.condition_inactive
-        if isinstance(reads, ReadsFlag) and inactive and not reads.history:
+        keeps_history = isinstance(reads, ReadsFlag) and reads.history
+        if isinstance(reads, ReadsFlag | ReadsValue) and inactive and not keeps_history:
             self._unused(item, "not-used", f"clinicalStatus is {clinical}: not current", concept.id)
             return
         self.read_refs.append(item.reference)
@@ -782,6 +786,16 @@ class _Reader:
             self.events.append(_Event("pregnancy", item.reference, day, episode, concept.label))
         elif isinstance(reads, ReadsFlag):
             self.flags.setdefault(reads.field, []).append(item.reference)
+        elif isinstance(reads, ReadsValue):
+            self._scalar(item, reads.field, reads.value, concept.label)
+            self.notes.append(
+                AdapterNote(
+                    "assumption",
+                    f"{item.reference}: read as {reads.field} {reads.value}: {reads.why}",
+                    (item.reference,),
+                    (reads.field,),
+                )
+            )
         elif isinstance(reads, ReadsRecurrent):
             self.recurrent.append((item.reference, reads.min_losses))
         elif isinstance(reads, ReadsApsDiagnosis):
@@ -825,7 +839,9 @@ class _Reader:
                 )
             )
         reads = concept.reads
-        if isinstance(reads, ReadsAntiphospholipid):
+        if isinstance(reads, ReadsNotRecordable):
+            self._unused(item, "not-used", reads.reason, concept.id)
+        elif isinstance(reads, ReadsAntiphospholipid):
             self._apl(item, observation, reads, day, concept)
         elif isinstance(reads, ReadsGenotype):
             genotype, why = self._genotype(observation)
@@ -867,6 +883,18 @@ class _Reader:
                 )
                 return
             self.smoking.append((day, smokes, item.reference, item))
+        elif isinstance(reads, ReadsPregnancyStatus):
+            pregnant = self._pregnant(observation)
+            if pregnant is None:
+                self._unused(
+                    item,
+                    "not-used",
+                    "its value is not read as pregnant or not pregnant (the answer lists in "
+                    f"{self.codes.location})",
+                    concept.id,
+                )
+                return
+            self.pregnancy_status.append((day, pregnant, item))
         elif isinstance(reads, ReadsRh):
             rh = self._rh(observation)
             if rh is None:
@@ -1241,6 +1269,16 @@ class _Reader:
             if self.codes.has_code(self.codes.smoking_current, coding.system, coding.code):
                 found.add(True)
             elif self.codes.has_code(self.codes.smoking_not_current, coding.system, coding.code):
+                found.add(False)
+        return found.pop() if len(found) == 1 else None
+
+    def _pregnant(self, observation: Observation) -> bool | None:
+        value = observation.valueCodeableConcept
+        found: set[bool] = set()
+        for coding in value.coding or () if value is not None else ():
+            if self.codes.has_code(self.codes.pregnant, coding.system, coding.code):
+                found.add(True)
+            elif self.codes.has_code(self.codes.not_pregnant, coding.system, coding.code):
                 found.add(False)
         return found.pop() if len(found) == 1 else None
 
@@ -1627,8 +1665,87 @@ class _Reader:
         )
         return True
 
+    def _pregnancy_statuses(self) -> None:
+        """Pregnancy status Observations: the latest dated one decides.
+
+        "Pregnant" makes a pregnancy current from its date, unless so long ago that no
+        pregnancy could still be going on (more weeks than the facts format allows a gestation);
+        "not pregnant" ends every pregnancy recorded before it. Undated statuses are used only
+        when none is dated, and then only "pregnant" (an undated "not pregnant" cannot say
+        whether it still holds)."""
+        if not self.pregnancy_status:
+            return
+        dated = sorted(
+            (s for s in self.pregnancy_status if s[0] is not None),
+            key=lambda s: (s[0] or date.min, s[2].reference),
+        )
+        if dated:
+            chosen = [dated[-1]]
+            for _, _, item in [s for s in self.pregnancy_status if s is not dated[-1]]:
+                self._unused(
+                    item,
+                    "not-used",
+                    f"a later pregnancy status ({dated[-1][2].reference}) is used",
+                    "pregnancy-status",
+                )
+        else:
+            chosen = []
+            for status in self.pregnancy_status:
+                if status[1]:
+                    chosen.append(status)
+                else:
+                    self._unused(
+                        status[2],
+                        "not-used",
+                        "undated: whether the patient is still not pregnant is not known",
+                        "pregnancy-status",
+                    )
+        for day, pregnant, item in chosen:
+            if pregnant:
+                if day is not None and not self._could_be_current(day):
+                    self._unused(
+                        item,
+                        "not-used",
+                        f"pregnant on {day}: a pregnancy then cannot still be going on "
+                        f"on {self.today}",
+                        "pregnancy-status",
+                    )
+                    continue
+                self.read_refs.append(item.reference)
+                self.current_pregnancy.append((item.reference, day))
+                continue
+            self.read_refs.append(item.reference)
+            ended = [
+                (ref, onset)
+                for ref, onset in self.current_pregnancy
+                if onset is None or day is None or onset <= day
+            ]
+            self.current_pregnancy = [p for p in self.current_pregnancy if p not in ended]
+            if ended:
+                self.notes.append(
+                    AdapterNote(
+                        "assumption",
+                        f"{item.reference}: not pregnant on {day}; the pregnancy recorded "
+                        f"before it ({', '.join(ref for ref, _ in ended)}) is not current",
+                        (item.reference, *(ref for ref, _ in ended)),
+                        ("current_pregnancy",),
+                    )
+                )
+
+    def _could_be_current(self, day: date) -> bool:
+        """Whether a pregnancy under way on ``day`` could still be under way today: its
+        weeks since then must be a gestational age the facts format accepts."""
+        weeks = (self.today - day).days // 7
+        try:
+            PatientFacts.model_validate({"current_pregnancy": {"gestational_weeks": weeks}})
+        except ValidationError:
+            return False
+        return True
+
     def _current(self, document: dict[str, Any], sources: dict[str, tuple[str, ...]]) -> None:
-        """A current pregnancy (an active pregnancy Condition), with its gestational age."""
+        """A current pregnancy (an active pregnancy Condition or a pregnancy status), with its
+        gestational age."""
+        self._pregnancy_statuses()
         unassigned = list(self.gestational_ages)
         if not self.current_pregnancy:
             for weeks in unassigned:
@@ -1767,10 +1884,13 @@ class _Reader:
                     [v.reference for v in values if v.value == chosen.value] + list(carriers)
                 )
             )
-            if path == "rh":
-                document["rh"] = chosen.value
+            section, _, name = path.rpartition(".")
+            if section == "inherited_thrombophilia":
+                inherited[name] = chosen.value
+            elif section:
+                document.setdefault(section, {})[name] = chosen.value
             else:
-                inherited[path.rpartition(".")[2]] = chosen.value
+                document[path] = chosen.value
             sources[path] = refs
         if inherited:
             document["inherited_thrombophilia"] = inherited
