@@ -506,6 +506,29 @@ def test_discovery_lists_three_services_with_prefetch_templates() -> None:
     assert [s.id for s in services()] == [s["id"] for s in document["services"]]
 
 
+def test_conditions_can_be_narrowed_to_the_codes_of_the_code_lists() -> None:
+    book = load_code_book()
+    whole = prefetch_templates(book)
+    narrowed = prefetch_templates(book, narrow_conditions=True)
+    assert {k: v for k, v in narrowed.items() if k != "conditions"} == {
+        k: v for k, v in whole.items() if k != "conditions"
+    }
+    query = narrowed["conditions"]
+    assert query.startswith("Condition?patient={{context.patientId}}&code=")
+    tokens = query.split("&code=", 1)[1].split(",")
+    assert len(tokens) == len(set(tokens))
+    # SNOMED CT by system and code; ICD-10 (written under two URIs) by the code alone, the
+    # category and every code under it that the code list names.
+    assert "http://snomed.info/sct|102878001" in tokens
+    for code in ("O03", "O03.9", "O03.0", "O26.20", "N96", "D68.01", "D69.41", "I82.401", "M81.0"):
+        assert code in tokens, code
+    assert not any(token.startswith("http://hl7.org/fhir/sid/icd-10") for token in tokens)
+    assert len(query) < 2048  # a GET line most servers accept
+    document = discovery_document(book, narrow_conditions=True)
+    assert {s["prefetch"]["conditions"] for s in document["services"]} == {query}
+    assert {s.prefetch["conditions"] for s in services(book)} == {whole["conditions"]}
+
+
 def _request(hook: str = "patient-view", **context: Any) -> dict[str, Any]:
     return {
         "hook": hook,

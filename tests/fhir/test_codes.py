@@ -250,6 +250,52 @@ def test_references_inside_the_file_are_checked(tmp_path: Path) -> None:
         assert expected in problem, expected
 
 
+def _prefix_entry(document: dict[str, Any], code: str) -> dict[str, Any]:
+    return next(
+        entry
+        for concept in document["concepts"]
+        for entry in concept["codes"]
+        if entry["code"] == code
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"search": ["O03.9", "O04.5"]}, "search codes not under O03: O04.5"),
+        ({"search_source": None}, "a search list needs its search_source"),
+        ({"search": [], "search_source": "vsac-icd10-codes"}, "search_source is given without"),
+        ({"match": "exact"}, "a search list belongs to a prefix entry only"),
+        ({"search_source": "nowhere"}, "unknown source 'nowhere'"),
+    ],
+)
+def test_a_search_list_is_checked_against_its_prefix_and_source(
+    tmp_path: Path, change: dict[str, Any], expected: str
+) -> None:
+    document = copy.deepcopy(DOCUMENT)
+    entry = _prefix_entry(document, "O03")
+    entry.update(change)
+    if change.get("search_source", "") is None:
+        del entry["search_source"]
+    (problem,) = _problems(tmp_path, document)
+    assert expected in problem
+
+
+def test_every_search_list_has_codes_under_its_prefix(book: CodeBook) -> None:
+    lists = {
+        entry.code: entry
+        for concept in book.spec.concepts
+        for entry in concept.codes
+        if entry.search
+    }
+    assert {"O03", "O00", "O26.2", "I82", "D68.0", "D69.4", "D69.5", "M81"} <= set(lists)
+    for code, entry in lists.items():
+        assert entry.match == "prefix"
+        assert entry.search_source in book.sources
+        assert len(set(entry.search)) == len(entry.search), code
+    assert "O03.9" in lists["O03"].search
+
+
 def test_bad_files_raise_knowledge_errors_naming_the_file(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError, match="cannot read"):
         load_code_book(tmp_path / "missing.yaml")

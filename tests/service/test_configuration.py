@@ -243,6 +243,23 @@ def test_serve_runs_uvicorn_with_the_settings(
     assert seen["lifespan"] == "on"
     assert seen["app"].state.service.settings.fhir_servers == ("https://fhir.example.org/r4",)
     assert "AUTHENTICATION IS OFF" not in capsys.readouterr().err
+    discovery = seen["app"].state.service.discovery
+    assert discovery["services"][0]["prefetch"]["conditions"] == (
+        "Condition?patient={{context.patientId}}"
+    )
+
+
+def test_serve_can_narrow_the_conditions_prefetch(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _captured_run(monkeypatch)
+    assert main(["serve", "--no-auth", "--narrow-conditions"]) == 0
+    service = seen["app"].state.service
+    assert service.settings.narrow_conditions is True
+    templates = {s.prefetch["conditions"] for s in service.services.values()}
+    assert len(templates) == 1
+    (template,) = templates
+    assert "&code=" in template
+    assert "O03.9" in template
+    assert [s["prefetch"]["conditions"] for s in service.discovery["services"]] == [template] * 3
 
 
 def test_no_auth_says_so_loudly(

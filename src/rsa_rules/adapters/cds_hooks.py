@@ -108,27 +108,41 @@ class ServiceDefinition:
         }
 
 
-def prefetch_templates(codes: CodeBook | None = None) -> dict[str, str]:
+def prefetch_templates(
+    codes: CodeBook | None = None, *, narrow_conditions: bool = False
+) -> dict[str, str]:
     """The prefetch templates: the patient, conditions, the coded observations and procedures,
     allergies, and requests.
 
     Observations and procedures are narrowed by token searches on every code of the code lists
     (confirmed or not: an unconfirmed code is read only with its text, but the search must
-    still find it), within the query subset of CDS Hooks 2.0 (token equality). Conditions are
-    not narrowed: ICD-10 codes are listed by category (a token search does not match
-    subcodes, and ``:below`` is outside the subset) and some concepts are read from their text
-    only, so a narrowed search would drop them without a word.
+    still find it), within the query subset of CDS Hooks 2.0 (token equality).
+
+    Conditions are fetched whole unless ``narrow_conditions``: some concepts are read from
+    their text alone (heparin-induced thrombocytopenia, PCOS, a loss recorded without a code),
+    and no token search can find them, so narrowing would leave a contraindication unknown.
+    Narrowed, the search names every code of the Condition code lists, and for an ICD-10
+    category (a token search matches whole codes only; ``:below`` is outside the subset) the
+    category code and every code under it that the code list names (``search``).
     """
     book = codes or load_code_book()
+
+    uris = {system.id: system.uris for system in book.spec.systems}
+
+    def token(system: str, code: str) -> str:
+        # A code system written under several URIs (ICD-10 and ICD-10-CM) is searched by the
+        # code alone, which matches it under any of them.
+        return code if len(uris[system]) > 1 else f"{book.system_uri[system]}|{code}"
 
     def coded(resource: str) -> str:
         return ",".join(
             dict.fromkeys(
-                f"{book.system_uri[entry.system]}|{entry.code}"
+                token(entry.system, code)
                 for concept in book.spec.concepts
                 if concept.resource == resource
                 for entry in concept.codes
-                if entry.match == "exact"
+                if entry.match == "exact" or resource == "Condition"
+                for code in (entry.code, *entry.search)
             )
         )
 
@@ -146,7 +160,11 @@ def prefetch_templates(codes: CodeBook | None = None) -> dict[str, str]:
     patient = "{{context.patientId}}"
     return {
         "patient": f"Patient/{patient}",
-        "conditions": f"Condition?patient={patient}",
+        "conditions": (
+            f"Condition?patient={patient}&code={coded('Condition')}"
+            if narrow_conditions
+            else f"Condition?patient={patient}"
+        ),
         "observations": (
             f"Observation?patient={patient}&code={observation_codes}&status={observation_statuses}"
         ),
@@ -157,9 +175,11 @@ def prefetch_templates(codes: CodeBook | None = None) -> dict[str, str]:
     }
 
 
-def services(codes: CodeBook | None = None) -> tuple[ServiceDefinition, ...]:
+def services(
+    codes: CodeBook | None = None, *, narrow_conditions: bool = False
+) -> tuple[ServiceDefinition, ...]:
     """The three services: patient-view, order-sign and order-select."""
-    prefetch = prefetch_templates(codes)
+    prefetch = prefetch_templates(codes, narrow_conditions=narrow_conditions)
     return (
         ServiceDefinition(
             "rsa-rules-patient-view",
@@ -190,9 +210,15 @@ def services(codes: CodeBook | None = None) -> tuple[ServiceDefinition, ...]:
     )
 
 
-def discovery_document(codes: CodeBook | None = None) -> dict[str, Any]:
+def discovery_document(
+    codes: CodeBook | None = None, *, narrow_conditions: bool = False
+) -> dict[str, Any]:
     """``GET /cds-services``: every service with its prefetch templates."""
-    return {"services": [service.to_dict() for service in services(codes)]}
+    return {
+        "services": [
+            service.to_dict() for service in services(codes, narrow_conditions=narrow_conditions)
+        ]
+    }
 
 
 # -- requests ---------------------------------------------------------------------------------

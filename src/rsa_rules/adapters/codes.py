@@ -86,6 +86,29 @@ class CodeEntry(_Spec):
     source: str
     match: Literal["exact", "prefix"] = "exact"
     note: str | None = None
+    search: tuple[str, ...] = Field(
+        default=(),
+        strict=False,
+        description="For a prefix entry: the codes under it that a narrowed search names "
+        "(a FHIR token search matches whole codes only).",
+    )
+    search_source: str | None = Field(default=None, description="Where ``search`` comes from.")
+
+    @model_validator(mode="after")
+    def _search_under_prefix(self) -> CodeEntry:
+        if not self.search:
+            if self.search_source is not None:
+                raise ValueError("search_source is given without a search list")
+            return self
+        if self.match != "prefix":
+            raise ValueError("a search list belongs to a prefix entry only")
+        if self.search_source is None:
+            raise ValueError("a search list needs its search_source")
+        prefix = self.code.replace(".", "")
+        strays = [c for c in self.search if not c.replace(".", "").startswith(prefix)]
+        if strays:
+            raise ValueError(f"search codes not under {self.code}: {', '.join(strays)}")
+        return self
 
 
 class TextFallback(_Spec):
@@ -491,6 +514,8 @@ class CodeBookFile(_Spec):
                 problems.append(f"{owner}: unknown code system {code.system!r}")
             if code.source not in sources:
                 problems.append(f"{owner}: unknown source {code.source!r}")
+            if code.search_source is not None and code.search_source not in sources:
+                problems.append(f"{owner}: unknown source {code.search_source!r}")
             if owner != "answers":
                 key = (resource_of[owner], code.system, code.code)
                 if key in seen and seen[key] != owner:

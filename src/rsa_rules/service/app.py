@@ -163,8 +163,11 @@ class _Service:
         self.settings = settings
         self.codes: CodeBook = _code_book(settings.rules)
         self.engine = engine
-        self.services = {service.id: service for service in services(self.codes)}
-        self.discovery = discovery_document(self.codes)
+        narrow = settings.narrow_conditions
+        self.services = {
+            service.id: service for service in services(self.codes, narrow_conditions=narrow)
+        }
+        self.discovery = discovery_document(self.codes, narrow_conditions=narrow)
         self.store: ServiceStore | None = None
         self.http: httpx.AsyncClient | None = None
         self.verifier: TokenVerifier | None = None

@@ -80,6 +80,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "(CORS, preflight included; repeatable; none by default)",
     )
     parser.add_argument(
+        "--narrow-conditions",
+        action="store_true",
+        help="ask for the patient's Conditions by the codes of the code lists only, not all of "
+        "them; Conditions named by their text alone (heparin-induced thrombocytopenia, PCOS, "
+        "uncoded losses) are then not sent and stay unknown",
+    )
+    parser.add_argument(
         "--max-body-bytes",
         type=int,
         default=5 * 1024 * 1024,
@@ -125,6 +132,7 @@ def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
             fhir_servers=tuple(args.fhir_server),
             rules=args.rules,
             cors_origins=tuple(args.cors_origin),
+            narrow_conditions=args.narrow_conditions,
         )
     except ValidationError as error:
         raise ValueError(

@@ -151,6 +151,10 @@ class ServiceSettings(BaseModel):
         default=(),
         description="Browser origins allowed to call the service (CORS); none by default.",
     )
+    narrow_conditions: bool = Field(
+        default=False,
+        description="Prefetch Conditions by the code lists' codes only (see prefetch_templates).",
+    )
 
     @field_validator("cors_origins")
     @classmethod
