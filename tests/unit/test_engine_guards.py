@@ -125,6 +125,55 @@ def test_tiny_and_fractional_weeks_reach_durable_rules_safely() -> None:
         assert bool(rh) == (weeks >= 12)
 
 
+@pytest.mark.parametrize(
+    "weeks", [11.9999999, 11.999999999999998, 12.0, 12.000000000001, 0.00005, 1e-12]
+)
+@pytest.mark.parametrize("dispatch", ["direct", "host"])
+def test_a_number_near_a_threshold_gets_one_answer_from_both_readings(
+    weeks: float, dispatch: str
+) -> None:
+    """durable_rules decides what fires, the explanation re-reads the conditions: both see the
+    exact value (no rounding), so they agree at every distance from the threshold."""
+    engine = rsa_rules.default_engine()
+    doc = {"current_miscarriage": {"gestational_weeks": weeks}, "rh": "negative"}
+    derived = engine.derive(validate_facts(doc))
+    fired = engine.run_rules(derived, dispatch=dispatch)  # type: ignore[arg-type]
+    assert ("RSA-ACUTE-RH" in fired) == (weeks >= 12)
+    evaluation = engine.evaluate(doc)
+    assert json.loads(json.dumps(evaluation.to_dict()))  # the explanation agrees, or it raises
+    why_not = evaluation.why_not("rh-immunoglobulin")
+    assert bool(why_not.produced) == (weeks >= 12)
+
+
+def test_tiny_numbers_reach_durable_rules_exactly() -> None:
+    """A value below 1e-4 (written with an exponent by json.dumps, which durable_rules
+    rejects) is written out in full, never rounded to 0."""
+    from rsa_rules.engine._durable import DurableRuleset
+
+    probe = DurableRuleset(
+        "probe-tiny-numbers",
+        {
+            "probe-session": {"all": [{"m": {"probe": "s1"}}]},
+            "above-zero": {"all": [{"m": {"$and": [{"probe": "s1"}, {"$gt": {"x": 0}}]}}]},
+            "below-0.0001": {"all": [{"m": {"$and": [{"probe": "s1"}, {"$lt": {"x": 0.0001}}]}}]},
+        },
+        [("s1", {}, ["x"], [None, None, None])],
+        "probe-session",
+        "probe",
+    )
+    for dispatch in ("direct", "host"):
+        for x, expected in (
+            (5e-05, {"above-zero", "below-0.0001"}),
+            (1e-300, {"above-zero", "below-0.0001"}),
+            (0.0, {"below-0.0001"}),
+            (0.0001, {"above-zero"}),
+        ):
+            fired = set(probe.run({"x": x}, dispatch=dispatch))  # type: ignore[arg-type]
+            assert fired - {"probe-session"} == expected, (dispatch, x)
+    with pytest.raises(rsa_rules.EngineError, match="finite number below"):
+        probe.run({"x": 1e16})
+
+
 def test_two_engines_share_one_registered_ruleset() -> None:
     first = rsa_rules.Engine()
     second = rsa_rules.Engine()

@@ -16,7 +16,9 @@ durable_rules 2.0.28 (unmaintained since 2020, pinned) is fast and correct when 
   synchronously. durable_rules' own dispatcher swallows an exception raised in an action;
   here it propagates and the evaluation fails with :class:`~rsa_rules.errors.EngineError`.
 * **Facts are checked before they are asserted**: flat, at most 252 properties, values of
-  JSON-safe types only, floats written without exponents (durable_rules rejects ``1e-05``).
+  JSON-safe types only. A number reaches durable_rules exactly as Python holds it (the
+  shortest decimal that reads back as the same float), written without an exponent, since
+  durable_rules rejects ``1e-05``: both readings of a rule compare the same value.
 
 Two dispatch paths run the same compiled ruleset. ``direct`` (the default) asserts through
 the C engine and drains its agenda itself: one call per fired rule, no per-action JSON
@@ -30,6 +32,7 @@ the names of the rules that fired.
 
 from __future__ import annotations
 
+import decimal
 import itertools
 import json
 import math
@@ -55,7 +58,10 @@ _MAX_PROPERTIES = 252
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RULE_NAME = re.compile(r"^[A-Za-z0-9_#:.-]+$")
 _RESERVED = frozenset({"sid", "id", "$s"})
-_FLOAT_DIGITS = 6
+_MAX_FLOAT = 1e15
+"""Floats at or above this are refused: ``repr`` writes an exponent from 1e16 on."""
+_EXPONENT_BELOW = 1e-4
+"""``repr`` writes an exponent for a nonzero float whose magnitude is below this."""
 _GOOD_KEYS: set[str] = set()
 _HANDLED, _NOT_HANDLED = 0, 1
 _ENCODE = json.JSONEncoder(check_circular=False, separators=(",", ":")).encode
@@ -207,7 +213,8 @@ class DurableRuleset:
         ``on_fire`` (for tests and tracing) is called with each fired rule name from inside
         the rule's action, so an exception it raises takes the path a failing action would.
         """
-        base = _checked(record)
+        base, positional = _checked(record)
+        encode = _encode_positional if positional else _ENCODE
         with _LOCK:
             sid = str(next(_SESSIONS))
             run = _Run(on_fire)
@@ -231,9 +238,9 @@ class DurableRuleset:
                     fact["id"] = marker
                     start = len(run.fired)
                     if dispatch == "direct":
-                        self._assert_direct(host, fact, run)
+                        self._assert_direct(host, encode(fact), run)
                     else:
-                        self._assert_host(host, fact, run)
+                        self._assert_host(host, fact, encode(fact), run)
                     if index == 0 and not run.session_open:
                         raise EngineError("the session rule did not fire")
                     fired_here = set(run.fired[start:])
@@ -249,9 +256,9 @@ class DurableRuleset:
                 if run.session_open:
                     _c.delete_state(self._handle, sid)
 
-    def _assert_direct(self, host: _PrivateHost, fact: dict[str, Any], run: _Run) -> None:
+    def _assert_direct(self, host: _PrivateHost, encoded: str, run: _Run) -> None:
         try:
-            code, state = _c.assert_fact(self._handle, _ENCODE(fact))
+            code, state = _c.assert_fact(self._handle, encoded)
         except Exception as error:
             raise EngineError(f"durable_rules failed: {error}") from error
         if code == _NOT_HANDLED:
@@ -273,7 +280,17 @@ class DurableRuleset:
             action(None)
             messages = complete(handle, state)
 
-    def _assert_host(self, host: _PrivateHost, fact: dict[str, Any], run: _Run) -> None:
+    def _assert_host(
+        self, host: _PrivateHost, fact: dict[str, Any], encoded: str, run: _Run
+    ) -> None:
+        # durable_rules' own assert and dispatcher (Host.assert_fact), with the fact written
+        # as the direct path writes it: Host.assert_fact would write it with json.dumps,
+        # exponents included.
+        rules = host.get_ruleset(self.name)
+
+        def assert_encoded(message: dict[str, Any]) -> Any:
+            return rules._handle_result(_c.assert_fact(rules._handle, encoded), message)
+
         try:
             with warnings.catch_warnings():
                 # durable_rules' own dispatcher calls datetime.utcfromtimestamp(), deprecated
@@ -283,7 +300,7 @@ class DurableRuleset:
                     message=r"datetime\.datetime\.utcfromtimestamp",
                     category=DeprecationWarning,
                 )
-                host.assert_fact(self.name, fact)
+                host._handle_function(rules, assert_encoded, fact, None)
         except _durable_engine.MessageNotHandledException:
             pass  # nothing in this stratum applies
         except Exception as error:
@@ -312,11 +329,12 @@ def _action_name(messages: str) -> str:
     return str(next(iter(decoded)))  # pragma: no cover
 
 
-def _checked(record: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The record, checked: names durable_rules accepts, JSON-safe values, safe floats."""
+def _checked(record: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool]:
+    """The record, checked (names durable_rules accepts, JSON-safe values, finite floats), and
+    whether a float in it needs :func:`_encode_positional` (its ``repr`` has an exponent)."""
     if len(record) + 3 > _MAX_PROPERTIES:
         raise EngineError(f"a fact may have at most {_MAX_PROPERTIES - 3} properties")
-    fixed: dict[str, Any] | None = None
+    positional = False
     for key, value in record.items():
         if key not in _GOOD_KEYS:
             if not _KEY.match(key) or key in _RESERVED:
@@ -324,20 +342,24 @@ def _checked(record: Mapping[str, Any]) -> Mapping[str, Any]:
             _GOOD_KEYS.add(key)
         kind = type(value)
         if kind is float:
-            if fixed is None:
-                fixed = {}
-            fixed[key] = _safe_float(key, value)
+            if not math.isfinite(value) or abs(value) >= _MAX_FLOAT:
+                raise EngineError(f"engine fact {key} is not a finite number below {_MAX_FLOAT:g}")
+            if value and abs(value) < _EXPONENT_BELOW:
+                positional = True
         elif kind is not str and kind is not int and kind is not bool:
             raise EngineError(f"engine fact {key} has a value of type {kind.__name__}")
-    return record if fixed is None else {**record, **fixed}
+    return record, positional
 
 
-def _safe_float(key: str, value: float) -> float | int:
-    if not math.isfinite(value):
-        raise EngineError(f"engine fact {key} is not a finite number")
-    value = round(value, _FLOAT_DIGITS)
-    if value.is_integer():
-        return int(value)
-    if "e" in repr(value):
-        return 0  # below 1e-4 after rounding: durable_rules cannot read the exponent
-    return value
+def _positional(value: float) -> str:
+    """``value`` as the shortest decimal that reads back as it, without an exponent."""
+    return format(decimal.Decimal(repr(value)), "f")
+
+
+def _encode_positional(fact: Mapping[str, Any]) -> str:
+    """The fact as JSON, every float without an exponent (for the rare fact that needs it)."""
+    parts = (
+        f"{_ENCODE(key)}:{_positional(value) if type(value) is float else _ENCODE(value)}"
+        for key, value in fact.items()
+    )
+    return "{" + ",".join(parts) + "}"
