@@ -12,7 +12,7 @@ import difflib
 import hashlib
 import importlib.resources
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -147,6 +147,8 @@ class KnowledgeBase:
     intervention_groups: tuple[schema.InterventionGroup, ...]
     rules: tuple[Rule, ...]
     retired: tuple[schema.RetiredSpec, ...] = field(default=())
+    drafts: tuple[Rule, ...] = field(default=())
+    """Rules with ``status: draft``: validated like the others, never compiled, never fired."""
 
     @cached_property
     def rules_by_id(self) -> dict[str, Rule]:
@@ -418,6 +420,7 @@ class _Reader:
                 texts[definition.name] = definition.text
 
         rules: list[Rule] = []
+        drafts: list[Rule] = []
         seen_ids: dict[str, str] = {}
         for order, (doc, spec, index) in enumerate(all_specs):
             if spec.id in seen_ids:
@@ -433,7 +436,7 @@ class _Reader:
             topic = next(rf.topic for d, rf in rule_docs if d is doc)
             rule = ctx.rule(doc, spec, index, order, topic)
             if rule is not None:
-                rules.append(rule)
+                (drafts if spec.status == "draft" else rules).append(rule)
 
         retired_ = retired
         for number, item in enumerate(retired_.retired):
@@ -465,7 +468,10 @@ class _Reader:
             intervention_groups=ctx.vocabulary.intervention_groups,
             rules=tuple(rules),
             retired=retired_.retired,
+            drafts=tuple(drafts),
         )
+        if not self.problems:
+            _check_no_draft_is_used(kb, self)
         if not self.problems:
             _check_cycles(kb, self)
         if self.problems:
@@ -840,6 +846,56 @@ class _Context:
         for name in _PLACEHOLDER.findall(text):
             if name not in self.facts:
                 self.fail(where, f"placeholder {{{name}}} names no fact{_hint(name, self.facts)}")
+
+
+def _check_no_draft_is_used(kb: KnowledgeBase, reader: _Reader) -> None:
+    """A draft rule never fires, so nothing in force may read its finding or indication."""
+    if not kb.drafts:
+        return
+    draft_findings = {rule.spec.finding: rule.id for rule in kb.drafts if rule.spec.finding}
+    draft_ids = {rule.id for rule in kb.drafts}
+
+    def drafts_in(node: Condition) -> Iterator[str]:
+        if isinstance(node, All | Any_):
+            for item in node.items:
+                yield from drafts_in(item)
+        elif isinstance(node, Not):
+            yield from drafts_in(node.item)
+        elif isinstance(node, FindingRef) and node.finding in draft_findings:
+            yield f"finding {node.finding} (of draft rule {draft_findings[node.finding]})"
+        elif isinstance(node, Ref) and node.kind == "indication" and node.name in draft_ids:
+            yield f"the indication of draft rule {node.name}"
+
+    def conditions(rule: Rule) -> Iterator[Condition]:
+        yield rule.condition
+        yield from rule.blockers
+        if rule.alert_unless is not None:
+            yield rule.alert_unless
+        for condition, _ in (*rule.notes_when, *rule.emphasis):
+            yield condition
+
+    for rule in kb.rules:
+        used = dict.fromkeys(name for node in conditions(rule) for name in drafts_in(node))
+        for name in used:
+            reader.problems.append(
+                KnowledgeProblem(
+                    rule.file,
+                    f"reads {name}; a draft rule never fires: make it active or remove the "
+                    "reference",
+                    rule_id=rule.id,
+                    field="when",
+                    line=rule.line,
+                )
+            )
+    for name, node in kb.definitions.items():
+        for used_name in dict.fromkeys(drafts_in(node)):
+            reader.problems.append(
+                KnowledgeProblem(
+                    "definitions.yaml",
+                    f"definition {name} reads {used_name}; a draft rule never fires",
+                    field="when",
+                )
+            )
 
 
 def _check_cycles(kb: KnowledgeBase, reader: _Reader) -> None:

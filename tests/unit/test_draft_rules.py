@@ -1,0 +1,65 @@
+"""A rule marked ``status: draft`` is validated like the others but never compiled or fired."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rsa_rules import Engine, KnowledgeError
+from rsa_rules.knowledge.compiler import compile_knowledge
+from rsa_rules.knowledge.lint import lint_knowledge
+from rsa_rules.knowledge.loader import load_knowledge
+
+from .test_knowledge_errors import copy_rules, edit
+
+IVIG = {"treatments": [{"intervention": "ivig", "status": "proposed"}]}
+THREE_LOSSES = {
+    "pregnancy_history": {"losses": [{"gestational_weeks": 7, "kind": "miscarriage"}] * 3}
+}
+
+
+def test_a_draft_rule_is_loaded_but_never_compiled_or_fired(tmp_path: Path) -> None:
+    root = copy_rules(tmp_path)
+    edit(
+        root,
+        "immunotherapy.yaml",
+        "    version: 2\n",
+        "    version: 2\n    status: draft\n",
+        after="id: RSA-IMMUNO-IVIG",
+    )
+    kb = load_knowledge(root)
+    assert [rule.id for rule in kb.drafts] == ["RSA-IMMUNO-IVIG"]
+    assert "RSA-IMMUNO-IVIG" not in kb.rules_by_id
+    assert "RSA-IMMUNO-IVIG" not in compile_knowledge(kb).ruleset
+    assert lint_knowledge(root).ok
+    evaluation = Engine(root).evaluate({**THREE_LOSSES, **IVIG})
+    assert "RSA-IMMUNO-IVIG" not in {r.rule_id for r in evaluation.recommendations}
+    answer = evaluation.why_not("ivig")
+    assert "RSA-IMMUNO-IVIG" not in {check.rule_id for check in answer.rules}
+    # The same facts with the rule active: it fires.
+    active = Engine().evaluate({**THREE_LOSSES, **IVIG})
+    assert "RSA-IMMUNO-IVIG" in {r.rule_id for r in active.recommendations}
+
+
+def test_a_rule_in_force_may_not_read_a_draft_finding(tmp_path: Path) -> None:
+    root = copy_rules(tmp_path)
+    edit(
+        root,
+        "findings.yaml",
+        "    version: 1\n",
+        "    version: 1\n    status: draft\n",
+        after="id: RSA-FINDING-RPL",
+    )
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(root)
+    messages = [str(problem) for problem in caught.value.problems]
+    assert messages
+    assert all(
+        "finding recurrent-pregnancy-loss (of draft rule RSA-FINDING-RPL)" in m
+        for m in messages
+        if "draft" in m
+    )
+    assert any("a draft rule never fires" in m and "rule RSA-" in m for m in messages)
+    with pytest.raises(KnowledgeError):
+        Engine(root)
