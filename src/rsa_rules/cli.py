@@ -118,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_BROKEN_PIPE
 
 
+_REDELIVERY_SECONDS = 0.01
+"""How soon an interruption dropped inside a weakref callback or a __del__ is raised again."""
+
+
 class _Terminated(BaseException):
     """SIGTERM, raised in the main thread so that clean-up runs as for Ctrl-C."""
 
@@ -131,10 +135,34 @@ def _terminate_as_exception() -> Iterator[None]:
     def terminate(signum: int, frame: FrameType | None) -> None:
         raise _Terminated
 
+    # A signal handler's exception raised while a weakref callback or a __del__ runs is
+    # printed as "Exception ignored" and dropped, and the command would carry on. Such a
+    # dropped interruption is raised again shortly after, from a timer, outside the code that
+    # dropped it (raising it from the hook itself would be dropped too).
+    previous_hook = sys.unraisablehook
+    dropped: list[type[BaseException]] = []
+
+    def redeliver(unraisable: Any) -> None:
+        value = unraisable.exc_value
+        if isinstance(value, _Terminated | KeyboardInterrupt):
+            dropped.append(type(value))
+            signal.setitimer(signal.ITIMER_REAL, _REDELIVERY_SECONDS)
+        else:
+            previous_hook(unraisable)
+
+    def raise_dropped(signum: int, frame: FrameType | None) -> None:
+        if dropped:
+            raise dropped.pop()
+
     previous = signal.signal(signal.SIGTERM, terminate)
+    previous_alarm = signal.signal(signal.SIGALRM, raise_dropped)
+    sys.unraisablehook = redeliver
     try:
         yield
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.unraisablehook = previous_hook
+        signal.signal(signal.SIGALRM, previous_alarm)
         signal.signal(signal.SIGTERM, previous)
 
 

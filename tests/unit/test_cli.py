@@ -11,6 +11,8 @@ import json
 import shutil
 import subprocess
 import sys
+import time
+import weakref
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 import pytest
 
 import rsa_rules
+from rsa_rules import cli
 from rsa_rules.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -476,3 +479,33 @@ def test_process_lint_broken_copy(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "RSA-IMMUNO-IVIG" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("interruption", [cli._Terminated, KeyboardInterrupt])
+def test_an_interruption_dropped_inside_a_weakref_callback_is_delivered_again(
+    interruption: type[BaseException], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Python drops an exception raised in a weakref callback ("Exception ignored"): when the
+    signal handler's exception lands there, the command must still stop."""
+
+    class Owner:
+        pass
+
+    def callback(_: object) -> None:
+        raise interruption
+
+    hook = sys.unraisablehook
+
+    def drop_and_wait(holder: list[Owner]) -> None:
+        holder.clear()  # the callback raises; Python drops it, and it is raised again
+        for _ in range(1_000):
+            time.sleep(0.001)
+
+    with cli._terminate_as_exception():
+        holder = [Owner()]
+        ref = weakref.ref(holder[0], callback)
+        with pytest.raises(interruption):
+            drop_and_wait(holder)
+        assert ref() is None
+    assert "Exception ignored" not in capsys.readouterr().err
+    assert sys.unraisablehook is hook
