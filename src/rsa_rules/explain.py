@@ -35,7 +35,14 @@ from .knowledge.conditions import (
     Tri,
     evaluate,
 )
-from .knowledge.loader import REASON_OTHER, REASON_STATED, KnowledgeBase, Rule, reason_fact
+from .knowledge.loader import (
+    REASON_OTHER,
+    REASON_STATED,
+    KnowledgeBase,
+    Rule,
+    load_knowledge,
+    reason_fact,
+)
 from .knowledge.schema import EvidenceSpec
 from .models.results import (
     BlockedRecommendation,
@@ -43,6 +50,7 @@ from .models.results import (
     ConflictingEvidence,
     ContradictedClaim,
     DataNote,
+    EngineFactRecord,
     Evaluation,
     Evidence,
     Finding,
@@ -52,6 +60,7 @@ from .models.results import (
     ReasonStatus,
     Recommendation,
     RuleCheck,
+    RuleOutcome,
     UndeterminedFinding,
     WhyNot,
 )
@@ -73,10 +82,93 @@ class _Context:
     keep: list[Outcome] = field(default_factory=list)
 
 
+class _Link:
+    """An evaluation's explainer and engine facts: answers ``why_not``, ``trace`` and the
+    undetermined findings, for a live evaluation and for a rebuilt one alike."""
+
+    __slots__ = ("ctx", "evaluation", "explainer", "fired")
+
+    def __init__(
+        self, explainer: Explainer, ctx: _Context, evaluation: Evaluation, fired: set[str]
+    ) -> None:
+        self.explainer = explainer
+        self.ctx = ctx
+        self.evaluation = evaluation
+        self.fired = fired
+
+    def why_not(self, intervention: str) -> WhyNot:
+        return self.explainer.why_not(intervention, self.ctx, self.evaluation)
+
+    def undetermined(self) -> list[UndeterminedFinding]:
+        return self.explainer.undetermined(self.ctx, self.fired)
+
+    def engine_facts(self) -> list[EngineFactRecord]:
+        facts = self.ctx.facts
+        return [  # by name: the facts are a set, whatever order the input gave them
+            EngineFactRecord(name=name, value=fact.value, paths=list(fact.paths), text=fact.text)
+            for name, fact in sorted(facts.items())
+        ]
+
+    def trace(self) -> list[RuleOutcome]:
+        explainer, ctx = self.explainer, self.ctx
+        out: list[RuleOutcome] = []
+        for rule in explainer.kb.rules:
+            if rule.kind == "caution":
+                continue  # attached to recommendations, never run as a rule
+            outcome = explainer.outcome(rule.condition, ctx).value
+            fired = rule.id in self.fired
+            if fired != (outcome is Tri.TRUE):
+                raise EngineError(
+                    f"rule {rule.id}: durable_rules {'fired' if fired else 'did not fire'} "
+                    f"but its condition here is {outcome.value}: the engine and its "
+                    "explanation disagree"
+                )
+            out.append(
+                RuleOutcome(
+                    rule_id=rule.id,
+                    kind=rule.kind,  # type: ignore[arg-type]
+                    outcome=outcome.value,
+                    fired=fired,
+                )
+            )
+        return out
+
+
+_EXPLAINERS: dict[str, Explainer] = {}
+"""Explainers by knowledge-base digest, for evaluations rebuilt from their data."""
+
+
+def _relink(evaluation: Evaluation) -> _Link:
+    """The link of an evaluation rebuilt from its data: the explainer of the knowledge base
+    its digest names (one loaded in this process, or the bundled one), over its engine facts."""
+    info = evaluation.knowledge
+    explainer = _EXPLAINERS.get(info.digest)
+    if explainer is None:
+        bundled = load_knowledge()
+        if bundled.digest == info.digest:
+            explainer = Explainer(bundled)
+    if explainer is None:
+        raise EngineError(
+            f"this evaluation was produced with knowledge base {info.name} {info.version} "
+            f"({info.digest[:12]}), which is not loaded in this process: create "
+            "rsa_rules.Engine(path) for it first"
+        )
+    facts = {
+        record.name: EngineFact(record.name, record.value, tuple(record.paths), record.text)
+        for record in evaluation.engine_facts
+    }
+    ctx = _Context(facts, {name: fact.value for name, fact in facts.items()}, {})
+    return _Link(explainer, ctx, evaluation, set(evaluation.fired_rules))
+
+
+Evaluation.relink = _relink
+
+
 class Explainer:
     """Builds explained results for one knowledge base (built once per engine)."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
+        _EXPLAINERS.setdefault(kb.digest, self)
         self.kb = kb
         self.info = KnowledgeInfo(
             name=kb.name, title=kb.title, version=kb.version, digest=kb.digest
@@ -210,8 +302,7 @@ class Explainer:
             data_notes=data_notes or [],
             fired_rules=list(fired),
         )
-        evaluation._why_not = lambda intervention: self.why_not(intervention, ctx, evaluation)
-        evaluation._undetermined = partial(self.undetermined, ctx, set(fired_rules))
+        evaluation._link = _Link(self, ctx, evaluation, set(fired_rules))
         return evaluation
 
     def outcome(self, node: Condition, ctx: _Context) -> Outcome:
@@ -605,7 +696,7 @@ class _Template:
         object.__setattr__(obj, "__dict__", values)
         object.__setattr__(obj, "__pydantic_fields_set__", set(self.fields_set))
         object.__setattr__(obj, "__pydantic_extra__", None)
-        object.__setattr__(obj, "__pydantic_private__", {"_explain": explain})
+        object.__setattr__(obj, "__pydantic_private__", {"_explain": explain, "_because": None})
         return obj
 
 

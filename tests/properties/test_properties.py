@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 import re
 from typing import Any
@@ -238,3 +239,32 @@ def test_alert_certainty_follows_the_stated_reason(doc: dict[str, Any]) -> None:
         }
         stated = "recurrent-pregnancy-loss" in reasons
         assert rec.alert_certainty == ("stated" if stated else "inferred"), (rec.rule_id, doc)
+
+
+def _dumped_answers(evaluation: rsa_rules.Evaluation, interventions: Any) -> list[Any]:
+    return [evaluation.why_not(i).model_dump(mode="json") for i in interventions]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(patient())
+def test_an_evaluation_is_a_value_its_trace_agrees_with_what_fired(doc: dict[str, Any]) -> None:
+    """The trace's true rules are exactly the rules durable_rules fired, and the JSON and
+    pickle round trips give the same evaluation: its dump, its trace and every why-not."""
+    engine = rsa_rules.default_engine()
+    evaluation = engine.evaluate(doc)
+    trace = evaluation.trace()
+    ran = [r.id for r in engine.knowledge.rules if r.kind != "caution"]
+    assert [t.rule_id for t in trace] == ran
+    fired = {name for name in evaluation.fired_rules if "#" not in name and name in ran}
+    assert {t.rule_id for t in trace if t.outcome == "true"} == fired
+    assert all(t.fired == (t.outcome == "true") for t in trace)
+
+    dumped = evaluation.to_dict()
+    interventions = list(engine.knowledge.interventions)
+    answers = _dumped_answers(evaluation, interventions)
+    rebuilt = rsa_rules.Evaluation.model_validate_json(evaluation.to_json())
+    unpickled = pickle.loads(pickle.dumps(evaluation))  # noqa: S301 - our own bytes
+    for copy in (rebuilt, unpickled):
+        assert copy.to_dict() == dumped
+        assert copy.trace() == trace
+        assert _dumped_answers(copy, interventions) == answers

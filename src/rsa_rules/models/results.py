@@ -1,19 +1,34 @@
 """What an evaluation returns: recommendations and findings, each explained.
 
-All models are frozen pydantic models; ``Evaluation.to_dict()`` and ``to_json()`` give the
-JSON form, ``to_text()`` a readable one. ``Evaluation.why_not(intervention)`` answers from the
-rules themselves which conditions failed or were unknown.
+All models are frozen pydantic models and plain values: ``Evaluation.to_dict()`` and
+``to_json()`` give the JSON form, ``Evaluation.model_validate(evaluation.to_dict())`` and
+``pickle`` give the same evaluation back, explanations and engine facts included, and
+``to_text()`` a readable one. ``Evaluation.why_not(intervention)`` answers from the rules
+themselves which conditions failed or were unknown, and ``Evaluation.trace()`` how every rule
+stands; on a rebuilt evaluation both are read from its engine facts with the knowledge base
+that produced it (the one its digest names), so they answer exactly as before.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, computed_field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    TypeAdapter,
+    computed_field,
+    model_validator,
+)
+
+from ..errors import EngineError
 
 __all__ = [
     "BlockedRecommendation",
@@ -21,6 +36,7 @@ __all__ = [
     "ConflictingEvidence",
     "ContradictedClaim",
     "DataNote",
+    "EngineFactRecord",
     "Evaluation",
     "Evidence",
     "Finding",
@@ -28,6 +44,7 @@ __all__ = [
     "Reason",
     "Recommendation",
     "RuleCheck",
+    "RuleOutcome",
     "UndeterminedFinding",
     "WhyNot",
 ]
@@ -39,6 +56,24 @@ ReasonStatus = Literal["met", "not met", "unknown", "counted as absent", "counte
 
 class _Result(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __eq__(self, other: object) -> bool:
+        # Equal when their data are equal: a live result, one rebuilt from JSON and an
+        # unpickled one compare equal (what is built on demand is compared as built).
+        if not isinstance(other, _Result) or type(other) is not type(self):
+            return NotImplemented
+        return self.model_dump(mode="json") == other.model_dump(mode="json")
+
+    __hash__ = BaseModel.__hash__
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A result pickles as its JSON form and is rebuilt by validation: the same value,
+        # whatever the process that unpickles it (nothing of the engine travels with it).
+        return (_rebuild, (type(self), self.model_dump(mode="json")))
+
+
+def _rebuild(cls: type[_Result], data: dict[str, Any]) -> _Result:
+    return cls.model_validate(data)
 
 
 class Citation(_Result):
@@ -118,6 +153,39 @@ class Reason(_Result):
         return [leaf for child in self.because for leaf in child.leaves()]
 
 
+_REASONS: TypeAdapter[list[Reason]] = TypeAdapter(list[Reason])
+
+
+class _Explained(_Result):
+    """A result with an explanation (``because``): built when first read on a live result,
+    read back from the data on a rebuilt one."""
+
+    _explain: Callable[[], list[Reason]] | None = PrivateAttr(default=None)
+    _because: list[Reason] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _read_because(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        if not (isinstance(data, Mapping) and "because" in data):
+            return handler(data)
+        rest = dict(data)
+        because = _REASONS.validate_python(rest.pop("because"))
+        result = handler(rest)
+        result._because = because
+        return result
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def because(self) -> list[Reason]:
+        """The facts and findings behind the result, down to the input paths.
+
+        Built when first read (from the same engine facts the rules saw), then kept.
+        """
+        if self._because is not None:
+            return self._because
+        return [] if self._explain is None else self._explain()
+
+
 class BlockedRecommendation(_Result):
     """A recommendation a safety rule stopped (its indication held)."""
 
@@ -127,7 +195,7 @@ class BlockedRecommendation(_Result):
     summary: str
 
 
-class Recommendation(_Result):
+class Recommendation(_Explained):
     """One explained recommendation."""
 
     rule_id: str
@@ -161,19 +229,8 @@ class Recommendation(_Result):
     blocked: list[BlockedRecommendation] = Field(default_factory=list)
     condition_text: str
 
-    _explain: Callable[[], list[Reason]] | None = PrivateAttr(default=None)
 
-    @computed_field  # type: ignore[prop-decorator]
-    @cached_property
-    def because(self) -> list[Reason]:
-        """The facts and findings that made the rule fire, down to the input paths.
-
-        Built when first read (from the same engine facts the rules saw), then kept.
-        """
-        return [] if self._explain is None else self._explain()
-
-
-class Finding(_Result):
+class Finding(_Explained):
     """A derived finding (e.g. ``aps-confirmed``), explained like a recommendation."""
 
     id: str
@@ -183,14 +240,6 @@ class Finding(_Result):
     summary: str
     citations: list[Citation]
     evidence: Evidence
-
-    _explain: Callable[[], list[Reason]] | None = PrivateAttr(default=None)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @cached_property
-    def because(self) -> list[Reason]:
-        """The facts and findings that established it, down to the input paths."""
-        return [] if self._explain is None else self._explain()
 
 
 class UndeterminedFinding(_Result):
@@ -267,6 +316,41 @@ class DataNote(_Result):
     note: str
 
 
+class EngineFactRecord(_Result):
+    """One engine fact the rules read: its value, the input paths it came from, a sentence."""
+
+    name: str
+    value: bool | int | float | str
+    paths: list[str]
+    text: str
+
+
+class RuleOutcome(_Result):
+    """How one rule's condition stands for this patient (three-valued), and whether it fired."""
+
+    rule_id: str
+    kind: Literal["finding", "recommendation"]
+    outcome: Literal["true", "false", "unknown"]
+    fired: bool
+
+
+class EvaluationLink(Protocol):
+    """What answers the questions an evaluation does not hold as data: the explainer of the
+    knowledge base that produced it, with the engine facts the rules saw."""
+
+    def why_not(self, intervention: str) -> WhyNot: ...
+
+    def undetermined(self) -> list[UndeterminedFinding]: ...
+
+    def engine_facts(self) -> list[EngineFactRecord]: ...
+
+    def trace(self) -> list[RuleOutcome]: ...
+
+
+_FACT_RECORDS: TypeAdapter[list[EngineFactRecord]] = TypeAdapter(list[EngineFactRecord])
+_UNDETERMINED: TypeAdapter[list[UndeterminedFinding]] = TypeAdapter(list[UndeterminedFinding])
+
+
 class Evaluation(_Result):
     """The explained result of evaluating one patient."""
 
@@ -280,8 +364,41 @@ class Evaluation(_Result):
     )
     fired_rules: list[str] = Field(description="Every rule that fired, in firing order.")
 
-    _why_not: Callable[[str], WhyNot] | None = PrivateAttr(default=None)
-    _undetermined: Callable[[], list[UndeterminedFinding]] | None = PrivateAttr(default=None)
+    relink: ClassVar[Callable[[Evaluation], EvaluationLink] | None] = None
+    """Set by :mod:`rsa_rules.explain`: the link of a rebuilt evaluation, from its data."""
+
+    _link: EvaluationLink | None = PrivateAttr(default=None)
+    _stored_facts: list[EngineFactRecord] | None = PrivateAttr(default=None)
+    _stored_undetermined: list[UndeterminedFinding] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _read_computed(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        """Read back what ``to_dict()`` writes besides the fields (a rebuilt evaluation)."""
+        if not (
+            isinstance(data, Mapping)
+            and ("engine_facts" in data or "undetermined_findings" in data)
+        ):
+            return handler(data)
+        rest = dict(data)
+        facts = rest.pop("engine_facts", None)
+        undetermined = rest.pop("undetermined_findings", None)
+        evaluation = handler(rest)
+        if facts is not None:
+            evaluation._stored_facts = _FACT_RECORDS.validate_python(facts)
+        if undetermined is not None:
+            evaluation._stored_undetermined = _UNDETERMINED.validate_python(undetermined)
+        return evaluation
+
+    def _linked(self) -> EvaluationLink:
+        if self._link is None:
+            if self._stored_facts is None or Evaluation.relink is None:
+                raise EngineError(
+                    "this evaluation carries no engine facts (it was not produced by an "
+                    "engine, nor rebuilt from an evaluation's JSON): evaluate the facts again"
+                )
+            self._link = Evaluation.relink(self)
+        return self._link
 
     @computed_field  # type: ignore[prop-decorator]
     @cached_property
@@ -290,13 +407,34 @@ class Evaluation(_Result):
 
         Built when first read, then kept.
         """
-        return [] if self._undetermined is None else self._undetermined()
+        if self._stored_undetermined is not None:
+            return self._stored_undetermined
+        if self._link is None and self._stored_facts is None:
+            return []
+        return self._linked().undetermined()
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def engine_facts(self) -> list[EngineFactRecord]:
+        """The engine facts the rules read, by name, each with its value, input paths and
+        sentence: what ``why_not`` and ``trace`` answer from.
+
+        Built when first read, then kept.
+        """
+        if self._stored_facts is not None:
+            return self._stored_facts
+        return [] if self._link is None else self._link.engine_facts()
 
     def why_not(self, intervention: str) -> WhyNot:
         """Which rules could produce ``intervention``, and what failed or was unknown."""
-        if self._why_not is None:  # pragma: no cover - set by the engine
-            raise RuntimeError("this evaluation was not produced by an engine")
-        return self._why_not(intervention)
+        return self._linked().why_not(intervention)
+
+    def trace(self) -> list[RuleOutcome]:
+        """Every finding and recommendation rule, in the knowledge base's order (cautions
+        are attached to recommendations, not run): the three-valued outcome of its
+        condition read from the engine facts, and whether durable_rules fired it (the two
+        always agree: a disagreement raises :class:`~rsa_rules.EngineError`)."""
+        return self._linked().trace()
 
     def finding(self, finding_id: str) -> Finding | None:
         """The finding with this id, if it was established."""
