@@ -1,8 +1,10 @@
 """Benchmark the CDS Hooks service: ``patient-view`` latency under a steady request rate.
 
-    python benchmarks/bench_cds_hooks.py [--rate 100] [--duration 30] [--no-auth]
+    python benchmarks/bench_cds_hooks.py [--rate 100] [--duration 30] [--no-auth] [--workers 2]
 
-Starts ``rsa-rules serve`` (the real command, authentication on) on a free loopback port,
+Starts ``rsa-rules serve`` (the real command, authentication on, ``--workers 2`` by default:
+one worker process per core of a 2-core machine, as the service is deployed) on a free
+loopback port,
 then sends ``patient-view`` calls for an APS patient given as FHIR prefetch data (a Patient,
 four Conditions, four Observations) at a fixed rate, open loop: each request leaves at its
 scheduled time whether or not earlier ones have returned, so a slow server cannot slow the
@@ -10,7 +12,8 @@ load down and hide its own latency. Every request carries its own ES384-signed J
 before the run, so the load generator does not compete with the server for the CPU).
 
 Prints p50, p90, p99 and the maximum latency (from sending a request to its last byte), the
-rate achieved, any errors, and the machine's load average: the load generator and the server
+rate achieved, any errors, the server's CPU time per request (all its processes), and the
+machine's load average: the load generator and the server
 share the machine, so other work running at the same time shows up in the tail.
 Target: p99 at most 50 ms at 100 requests/s.
 """
@@ -34,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
@@ -154,7 +158,9 @@ class Tokens:
         return jwt.encode(claims, self.key, algorithm="ES384", headers={"kid": "bench"})
 
 
-def start_server(directory: Path, port: int, tokens: Tokens, auth: bool) -> subprocess.Popen[bytes]:
+def start_server(
+    directory: Path, port: int, tokens: Tokens, auth: bool, workers: int = 1
+) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
         "-m",
@@ -169,6 +175,8 @@ def start_server(directory: Path, port: int, tokens: Tokens, auth: bool) -> subp
         "--no-access-log",
         "--log-level",
         "warning",
+        "--workers",
+        str(workers),
     ]
     if auth:
         issuers = directory / "issuers.json"
@@ -252,6 +260,9 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
     parser.add_argument("--warmup", type=int, default=200, help="requests before measuring")
     parser.add_argument("--no-auth", action="store_true", help="run the server with --no-auth")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="worker processes of the server (serve --workers)"
+    )
     args = parser.parse_args()
     auth = not args.no_auth
     port = free_port()
@@ -271,14 +282,19 @@ def main() -> int:
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs")
     before = os.getloadavg()[0]
     print(f"authentication: {'on (ES384 JWT per request)' if auth else 'off (--no-auth)'}")
+    print(f"server: rsa-rules serve --workers {args.workers}")
     with tempfile.TemporaryDirectory() as tmp:
-        process = start_server(Path(tmp), port, tokens, auth)
+        process = start_server(Path(tmp), port, tokens, auth, args.workers)
         try:
             wait_until_up(base, tokens, process)
             warm = headers(args.warmup)
             asyncio.run(run_load(url, body, warm, rate=min(args.rate, 200.0)))
             load = headers(count)
+            server = psutil.Process(process.pid)
+            processes = [server, *server.children(recursive=True)]
+            cpu_before = sum(sum(p.cpu_times()[:2]) for p in processes)
             latencies, lags, errors, wall = asyncio.run(run_load(url, body, load, args.rate))
+            server_cpu = sum(sum(p.cpu_times()[:2]) for p in processes) - cpu_before
         finally:
             process.send_signal(signal.SIGINT)
             try:
@@ -296,6 +312,11 @@ def main() -> int:
             f"p99 {percentile(ms, 0.99):.1f}  max {max(ms):.1f}  mean {statistics.fmean(ms):.1f}"
         )
         print(f"send lag ms (client behind schedule): p99 {percentile(lags, 0.99) * 1000:.1f}")
+        print(
+            f"server CPU: {server_cpu * 1000 / len(ms):.1f} ms a request, "
+            f"{server_cpu / wall:.0%} of one core across {args.workers} worker(s) (a worker's "
+            "queue grows as its share nears 100%)"
+        )
     if errors:
         print(f"errors: {len(errors)}, first: {errors[0]}")
         return 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,16 +13,28 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
+import psutil
 import pytest
 from pydantic import ValidationError
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from rsa_rules.adapters.cds_hooks import prefetch_templates
 from rsa_rules.cli import main
 from rsa_rules.service import commandline
-from rsa_rules.service.settings import ServiceSettings, TrustedIssuer, is_loopback, load_issuers
+from rsa_rules.service.app import NoDelayHttp, app_from_environment
+from rsa_rules.service.settings import (
+    APP_FACTORY,
+    SETTINGS_ENVIRONMENT,
+    ServiceSettings,
+    TrustedIssuer,
+    is_loopback,
+    load_issuers,
+)
 from rsa_rules.service.store import ServiceStore
 
 from ..conftest import ROOT
-from .conftest import START_TIMEOUT, free_socket
+from .conftest import INLINE_ISSUER, START_TIMEOUT, Keys, free_socket
 
 EC_KEY = {"kty": "EC", "crv": "P-384", "kid": "k", "x": "AA", "y": "AA"}
 
@@ -348,3 +361,143 @@ def test_rsa_rules_serve_starts_a_real_server(tmp_path: Path) -> None:
             _, err = process.communicate()
     assert "AUTHENTICATION IS OFF" in err
     assert process.returncode == 0, err
+
+
+# -- rsa-rules serve --workers ---------------------------------------------------------------
+
+
+def test_serve_with_workers_hands_its_settings_to_each_worker(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen = _captured_run(monkeypatch)
+    monkeypatch.setenv(SETTINGS_ENVIRONMENT, "")  # restored after the test
+    database = tmp_path / "db.sqlite3"
+    status = main(
+        ["serve", "--no-auth", "--workers", "3", "--database", str(database), "--port", "8111"]
+    )
+    assert status == 0
+    assert seen["app"] == APP_FACTORY
+    assert (seen["factory"], seen["workers"], seen["http"]) == (True, 3, NoDelayHttp)
+    settings = ServiceSettings.model_validate_json(os.environ[SETTINGS_ENVIRONMENT])
+    assert (settings.auth, settings.port, settings.database) == (False, 8111, database)
+    assert database.exists()  # the shared store is made once, before the workers start
+    app = app_from_environment()  # what each worker runs
+    assert app.state.service.settings == settings
+
+
+def test_serve_with_one_worker_runs_the_application_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _captured_run(monkeypatch)
+    assert main(["serve", "--no-auth"]) == 0
+    assert seen["app"].state.service.settings.auth is False
+    assert seen["http"] is NoDelayHttp
+    assert "workers" not in seen
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "65"])
+def test_a_worker_count_out_of_range_is_refused(
+    workers: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--no-auth", "--workers", workers]) == 2
+    assert f"--workers must be from 1 to 64, not {workers}" in capsys.readouterr().err
+
+
+def test_a_worker_started_without_settings_says_how_to_start_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(SETTINGS_ENVIRONMENT, raising=False)
+    with pytest.raises(RuntimeError, match="start the service with rsa-rules serve"):
+        app_from_environment()
+
+
+def test_every_connection_has_nagle_off() -> None:
+    """The listening socket a worker is handed can make asyncio leave TCP_NODELAY off."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # proto 0, as uvicorn binds
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    client = socket.create_connection(listener.getsockname())
+    accepted, _ = listener.accept()
+
+    class Transport:
+        def get_extra_info(self, name: str) -> Any:
+            return accepted if name == "socket" else None
+
+    seen: list[Any] = []
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(
+        H11Protocol, "connection_made", lambda self, transport: seen.append(transport)
+    )
+    try:
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+        protocol = NoDelayHttp.__new__(NoDelayHttp)
+        transport = Transport()
+        protocol.connection_made(transport)  # type: ignore[arg-type]
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        assert seen == [transport]  # and uvicorn's own set-up follows
+    finally:
+        monkeypatch.undo()
+        for sock in (client, accepted, listener):
+            sock.close()
+
+
+@pytest.mark.slow
+def test_two_workers_answer_share_the_token_store_and_stop_together(
+    tmp_path: Path, keys: Keys
+) -> None:
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    url = f"http://127.0.0.1:{port}/cds-services/rsa-rules-patient-view"
+    issuers = tmp_path / "issuers.json"
+    issuers.write_text(
+        json.dumps({"issuers": [{"iss": INLINE_ISSUER, "jwks": {"keys": [keys.ec_jwk]}}]})
+    )
+    command = [sys.executable, "-m", "rsa_rules", "serve", "--workers", "2", "--port", str(port)]
+    command += ["--trusted-issuers", str(issuers), "--database", str(tmp_path / "db.sqlite3")]
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        body = {"hook": "patient-view", "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"}
+        prefetch = dict.fromkeys(prefetch_templates())  # every key sent, as "no data"
+        body |= {"context": {"userId": "Practitioner/1", "patientId": "p1"}, "prefetch": prefetch}
+        token = _token(keys, url)
+        answers = []
+        with httpx.Client(timeout=20.0, trust_env=False) as http:
+            deadline = time.monotonic() + START_TIMEOUT
+            while time.monotonic() < deadline and process.poll() is None:
+                try:
+                    http.get(f"http://127.0.0.1:{port}/cds-services")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            children = psutil.Process(process.pid).children(recursive=True)
+            for _ in range(4):  # the same token on new connections: whichever worker answers
+                with httpx.Client(timeout=20.0, trust_env=False) as fresh:
+                    answer = fresh.post(url, json=body, headers=_bearer(token))
+                    answers.append(answer.status_code)
+            answers.append(
+                http.post(url, json=body, headers=_bearer(_token(keys, url))).status_code
+            )
+        assert answers[0] == 200
+        assert answers[1:4] == [401, 401, 401]  # replayed, refused by every worker
+        assert answers[4] == 200
+        assert sum("spawn_main" in " ".join(c.cmdline()) for c in children) == 2  # the workers
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.communicate(timeout=START_TIMEOUT)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a hung server fails the test
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0
+    _, alive = psutil.wait_procs(children, timeout=START_TIMEOUT)
+    assert not alive, [" ".join(c.cmdline()) for c in alive]
+
+
+def _token(keys: Keys, audience: str) -> str:
+    now = int(time.time())
+    claims = {"iss": INLINE_ISSUER, "aud": audience, "iat": now, "exp": now + 60}
+    claims["jti"] = os.urandom(8).hex()
+    return jwt.encode(claims, keys.ec, algorithm="ES384", headers={"kid": keys.ec_jwk["kid"]})
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -19,7 +19,10 @@ OperationOutcome is reported (``unavailable`` in the report extension, and a car
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timezone
@@ -41,6 +44,7 @@ from pydantic import (
     model_validator,
 )
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ..adapters.cds_hooks import (
     HookRequest,
@@ -63,10 +67,10 @@ from ..errors import FactsError
 from ..jsontext import JsonTextError, loads_strict
 from .auth import AuthError, Client, TokenVerifier
 from .fhir_client import PrefetchError, fetch_prefetch, render_template
-from .settings import ServiceSettings
+from .settings import SETTINGS_ENVIRONMENT, ServiceSettings
 from .store import ServiceStore
 
-__all__ = ["REPORT_EXTENSION", "create_app"]
+__all__ = ["REPORT_EXTENSION", "NoDelayHttp", "app_from_environment", "create_app"]
 
 log = logging.getLogger("rsa_rules.service")
 
@@ -387,6 +391,35 @@ def _parse_json(body: bytes) -> Any:
         return loads_strict(text, what="a CDS Hooks request")
     except JsonTextError as error:
         _fail(400, "invalid_json", f"the request body cannot be read: {error}")
+
+
+class NoDelayHttp(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with Nagle's algorithm off on every connection.
+
+    The worker processes of ``serve --workers N`` get their listening socket from uvicorn's
+    supervisor, and asyncio then leaves ``TCP_NODELAY`` off on Linux (uvicorn issue #3149):
+    every answer on a kept-alive connection after the first would wait about 40 ms for the
+    client's delayed acknowledgement. Set here, it holds however the socket was made.
+    """
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)
+
+
+def app_from_environment() -> FastAPI:
+    """The application of one worker process of ``rsa-rules serve --workers N``: uvicorn
+    starts each worker by importing this, and the settings come as JSON in the environment."""
+    try:
+        document = os.environ[SETTINGS_ENVIRONMENT]
+    except KeyError:
+        raise RuntimeError(
+            f"{SETTINGS_ENVIRONMENT} is not set: start the service with rsa-rules serve"
+        ) from None
+    return create_app(ServiceSettings.model_validate_json(document))
 
 
 def create_app(settings: ServiceSettings, *, engine: Engine | None = None) -> FastAPI:

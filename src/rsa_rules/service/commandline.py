@@ -12,16 +12,27 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
-from .settings import ServiceSettings, default_database, is_loopback, load_issuers
+from .settings import (
+    APP_FACTORY,
+    SETTINGS_ENVIRONMENT,
+    ServiceSettings,
+    default_database,
+    is_loopback,
+    load_issuers,
+)
+from .store import ServiceStore
 
 __all__ = ["add_serve_arguments", "no_auth_banner", "run_serve", "settings_from_args"]
 
 EXIT_OK, EXIT_INPUT = 0, 2
+MAX_WORKERS = 64
 
 _BANNER_LINES = (
     "rsa-rules serve --no-auth: AUTHENTICATION IS OFF.",
@@ -87,6 +98,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "uncoded losses) are then not sent and stay unknown",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes answering requests (default 1; about one per CPU core spares "
+        "each request the queue behind the others)",
+    )
+    parser.add_argument(
         "--max-body-bytes",
         type=int,
         default=5 * 1024 * 1024,
@@ -149,13 +167,15 @@ def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
 def run_serve(args: argparse.Namespace) -> int:
     """Run the service until it is stopped; 2 when the configuration is invalid."""
     try:
+        if not 1 <= args.workers <= MAX_WORKERS:
+            raise ValueError(f"--workers must be from 1 to {MAX_WORKERS}, not {args.workers}")
         settings = settings_from_args(args)
     except ValueError as error:
         sys.stderr.write(f"rsa-rules: {error}\n")
         return EXIT_INPUT
     import uvicorn
 
-    from .app import create_app
+    from .app import NoDelayHttp, create_app
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("rsa_rules.service")
@@ -171,13 +191,22 @@ def run_serve(args: argparse.Namespace) -> int:
         )
     if not is_loopback(settings.host) and settings.base_url.startswith("http://"):
         log.warning("the public URL is http: CDS Hooks requires https for production data")
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=args.log_level,
-        access_log=args.access_log,
-        server_header=False,
-        lifespan="on",
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": args.log_level,
+        "access_log": args.access_log,
+        "server_header": False,
+        "lifespan": "on",
+        "http": NoDelayHttp,
+    }
+    if args.workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return EXIT_OK
+    # Each worker process builds its own application from the settings, passed on in the
+    # environment; they share the SQLite store (feedback, and token ids: a token replayed to
+    # another worker is refused too). It is created here, once, before they start.
+    ServiceStore(settings.database).close()
+    os.environ[SETTINGS_ENVIRONMENT] = settings.model_dump_json()
+    uvicorn.run(APP_FACTORY, factory=True, workers=args.workers, **options)
     return EXIT_OK

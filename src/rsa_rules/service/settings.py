@@ -29,7 +29,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 __all__ = [
+    "APP_FACTORY",
     "ASYMMETRIC_ALGORITHMS",
+    "SETTINGS_ENVIRONMENT",
     "ServiceSettings",
     "TrustedIssuer",
     "default_database",
@@ -50,6 +52,12 @@ ASYMMETRIC_ALGORITHMS = (
     "PS384",
     "PS512",
 )
+
+
+SETTINGS_ENVIRONMENT = "RSA_RULES_SERVE_SETTINGS"
+"""The environment variable that hands the settings (JSON) to ``serve --workers`` processes."""
+APP_FACTORY = "rsa_rules.service.app:app_from_environment"
+"""What each worker process of ``serve --workers`` imports and calls to build its application."""
 
 
 def default_database() -> Path:

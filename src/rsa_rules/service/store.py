@@ -148,9 +148,10 @@ class ServiceStore:
 
 def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
     connection = sqlite3.connect(path, check_same_thread=False)
+    # The wait comes first: another process (serve --workers) may hold the file a moment.
+    connection.execute("PRAGMA busy_timeout=5000")
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute(f"PRAGMA synchronous={synchronous}")
-    connection.execute("PRAGMA busy_timeout=5000")
     return connection
 
 
