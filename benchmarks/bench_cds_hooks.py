@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 import jwt
+import psutil
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
