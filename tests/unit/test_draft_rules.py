@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from rsa_rules import Engine, KnowledgeError
+from rsa_rules.cli import main
 from rsa_rules.knowledge.compiler import compile_knowledge
 from rsa_rules.knowledge.lint import lint_knowledge
 from rsa_rules.knowledge.loader import load_knowledge
@@ -63,3 +64,28 @@ def test_a_rule_in_force_may_not_read_a_draft_finding(tmp_path: Path) -> None:
     assert any("a draft rule never fires" in m and "rule RSA-" in m for m in messages)
     with pytest.raises(KnowledgeError):
         Engine(root)
+
+
+def test_lint_lists_draft_and_retired_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = copy_rules(tmp_path)
+    line = edit(
+        root,
+        "immunotherapy.yaml",
+        "    version: 2\n",
+        "    version: 2\n    status: draft\n",
+        after="id: RSA-IMMUNO-IVIG",
+    )
+    (root / "retired.yaml").write_text(
+        "retired:\n  - {id: RSA-OLD-EXAMPLE, retired_in: 1.1.0, reason: merged into another}\n",
+        encoding="utf-8",
+    )
+    assert main(["lint", str(root)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    drafts = [text for text in out if text.startswith("ok: draft")]
+    assert len(drafts) == 1
+    assert drafts[0].startswith("ok: draft, checked but not compiled: RSA-IMMUNO-IVIG")
+    assert "immunotherapy.yaml:" in drafts[0]
+    assert int(drafts[0].rsplit(":", 1)[1].rstrip(")")) <= line
+    assert "ok: retired in 1.1.0: RSA-OLD-EXAMPLE (merged into another)" in out

@@ -364,3 +364,7 @@ def format_report(report: LintReport, location: str) -> Iterable[str]:
             f"ok: {location}: {kb.name} {kb.version}, {len(kb.rules)} rules; no patient gets "
             f"opposite actions for one intervention ({report.checked_pairs} rule pairs proved)"
         )
+        for rule in kb.drafts:
+            yield f"ok: draft, checked but not compiled: {rule.id} ({rule.file}:{rule.line})"
+        for retired in kb.retired:
+            yield f"ok: retired in {retired.retired_in}: {retired.id} ({retired.reason})"
