@@ -23,6 +23,8 @@ from .engine import Engine
 from .errors import (
     EngineError,
     FactsError,
+    FhirError,
+    JsonTextError,
     KnowledgeError,
     RsaRulesError,
     UnknownInterventionError,
@@ -46,7 +48,9 @@ __all__ = [
     "Evaluation",
     "Evidence",
     "FactsError",
+    "FhirError",
     "Finding",
+    "JsonTextError",
     "KnowledgeBase",
     "KnowledgeError",
     "PatientFacts",

@@ -7,6 +7,8 @@
     ├── KnowledgeError (ValueError)    a knowledge base (rules/) is invalid; names file, rule, field
     ├── UnknownInterventionError (ValueError)
     │                                  an intervention id outside the vocabulary (e.g. in why_not)
+    ├── FhirError (ValueError)         not readable as FHIR, or whose patient it is is unclear
+    ├── JsonTextError (ValueError)     text that is not one strict JSON document; names the path
     └── EngineError (RuntimeError)     the rules engine failed while evaluating valid facts
 
 Bad input never becomes a silent default: it raises ``FactsError`` (a ``ValueError``) whose
@@ -23,6 +25,8 @@ from .limits import MAX_PROBLEMS
 __all__ = [
     "EngineError",
     "FactsError",
+    "FhirError",
+    "JsonTextError",
     "KnowledgeError",
     "KnowledgeProblem",
     "RsaRulesError",
@@ -106,3 +110,20 @@ def _closest(word: str, choices: Sequence[str]) -> str | None:
 
     matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return matches[0] if matches else None
+
+
+class FhirError(RsaRulesError, ValueError):
+    """Input that cannot be read as FHIR at all (not a resource, a Bundle or a list of them),
+    or that is ambiguous about whose data it is (two patients and none chosen)."""
+
+
+class JsonTextError(RsaRulesError, ValueError):
+    """JSON text that cannot be read as one strict JSON document; the message says why.
+
+    ``path`` names the offending field (dotted, list items by index) when there is one,
+    else it is empty (the document as a whole).
+    """
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path

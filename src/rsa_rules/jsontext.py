@@ -11,21 +11,10 @@ import json
 import re
 from typing import Any, NoReturn
 
+from .errors import JsonTextError
 from .limits import lone_surrogate
 
 __all__ = ["MAX_DEPTH", "JsonTextError", "loads_strict"]
-
-
-class JsonTextError(ValueError):
-    """JSON text that cannot be read as one strict JSON document; the message says why.
-
-    ``path`` names the offending field (dotted, list items by index) when there is one,
-    else it is empty (the document as a whole).
-    """
-
-    def __init__(self, message: str, path: str = "") -> None:
-        super().__init__(message)
-        self.path = path
 
 
 # A \uD800-\uDFFF escape (half of a surrogate pair, or a lone one) in the text.

@@ -11,7 +11,9 @@ EXPECTED = [
     "Evaluation",
     "Evidence",
     "FactsError",
+    "FhirError",
     "Finding",
+    "JsonTextError",
     "KnowledgeBase",
     "KnowledgeError",
     "PatientFacts",
@@ -38,6 +40,13 @@ def test_exported_names_are_pinned_and_sorted() -> None:
 def test_errors_are_value_errors_where_the_contract_says() -> None:
     assert issubclass(rsa_rules.FactsError, ValueError)
     assert issubclass(rsa_rules.KnowledgeError, ValueError)
+    for error in (rsa_rules.FhirError, rsa_rules.JsonTextError):
+        assert issubclass(error, rsa_rules.RsaRulesError)
+        assert issubclass(error, ValueError)
+    from rsa_rules.adapters.fhir import FhirError
+    from rsa_rules.jsontext import JsonTextError
+
+    assert (FhirError, JsonTextError) == (rsa_rules.FhirError, rsa_rules.JsonTextError)
     assert issubclass(rsa_rules.UnknownInterventionError, ValueError)
     assert issubclass(rsa_rules.EngineError, rsa_rules.RsaRulesError)
 

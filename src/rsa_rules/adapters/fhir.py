@@ -74,7 +74,7 @@ from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from pydantic import ValidationError
 
 from ..engine import validate_facts
-from ..errors import RsaRulesError
+from ..errors import FhirError
 from ..limits import MAX_FHIR_RESOURCES
 from ..models.facts import AntiphospholipidResult, PatientFacts, Treatment
 from ..models.results import Reason
@@ -136,11 +136,6 @@ _CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 _RPL = "recurrent-pregnancy-loss"
 _ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
 _ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
-
-
-class FhirError(RsaRulesError, ValueError):
-    """Input that cannot be read as FHIR at all (not a resource, a Bundle or a list of them),
-    or that is ambiguous about whose data it is (two patients and none chosen)."""
 
 
 UnusedStatus = Literal["unrecognised", "invalid", "not-used"]
