@@ -92,12 +92,16 @@ class KnowledgeError(RsaRulesError, ValueError):
 class UnknownInterventionError(RsaRulesError, ValueError):
     """An intervention id that is not in the knowledge base's vocabulary."""
 
-    def __init__(self, intervention: str, known: Sequence[str]) -> None:
+    def __init__(
+        self, intervention: str, known: Sequence[str], *, spellings: Sequence[str] = ()
+    ) -> None:
         self.intervention = intervention
-        hint = _closest(intervention, known)
+        self.known = list(known)
+        hint = _closest(intervention, [*known, *spellings])
         message = f"unknown intervention {intervention!r}"
         if hint:
             message += f"; did you mean {hint!r}?"
+        message += f" (known: {', '.join(known)})"
         super().__init__(message)
 
 

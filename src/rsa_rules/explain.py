@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any
 
 from .engine.facts import EngineFact, show_value
-from .errors import EngineError, UnknownInterventionError
+from .errors import EngineError
 from .knowledge.compiler import ALERT_SUFFIX, INDICATION_SUFFIX
 from .knowledge.conditions import (
     All,
@@ -205,6 +205,13 @@ class Explainer:
             for rule in kb.rules
             if rule.spec.finding
         }
+        # Interventions read together (heparin, aspirin, both): "why not heparin?" also shows
+        # what was said about the others.
+        self.related: dict[str, frozenset[str]] = {}
+        for group in kb.intervention_groups:
+            for member in group.interventions:
+                others = frozenset(group.interventions) - {member}
+                self.related[member] = self.related.get(member, frozenset()) | others
         self.producers: dict[str, list[Rule]] = {}
         for rule in kb.rules:
             for output in rule.spec.then:
@@ -623,9 +630,8 @@ class Explainer:
         return out
 
     # -- why not -----------------------------------------------------------------------
-    def why_not(self, intervention: str, ctx: _Context, evaluation: Evaluation) -> WhyNot:
-        if intervention not in self.kb.interventions:
-            raise UnknownInterventionError(intervention, list(self.kb.interventions))
+    def why_not(self, name: str, ctx: _Context, evaluation: Evaluation) -> WhyNot:
+        intervention = self.kb.intervention_named(name)
         checks: list[RuleCheck] = []
         for rule in self.producers.get(intervention, []):
             fired = rule.id in evaluation.fired_rules
@@ -665,7 +671,9 @@ class Explainer:
                         )
                     )
         produced = [r for r in evaluation.recommendations if r.intervention == intervention]
-        return WhyNot(intervention=intervention, produced=produced, rules=checks)
+        kin = self.related.get(intervention, frozenset())
+        related = [r for r in evaluation.recommendations if r.intervention in kin]
+        return WhyNot(intervention=intervention, produced=produced, rules=checks, related=related)
 
 
 @dataclass(frozen=True)
@@ -849,4 +857,6 @@ def render_why_not(answer: WhyNot) -> str:
             out.append(f"    {check.note}")
         for reason in check.reasons:
             out.extend(_reason_lines(reason, 1))
+    for rec in answer.related:
+        out.append(f"- related: {rec.action} {rec.intervention} ({rec.rule_id}): {rec.summary}")
     return "\n".join(out) + "\n"

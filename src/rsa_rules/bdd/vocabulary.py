@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ..knowledge.loader import KnowledgeBase
+from ..knowledge.names import aliases, normalise
 
 __all__ = [
     "ACTION_WORDS",
@@ -88,16 +89,7 @@ _NUMBER_WORDS = {
     "ten": 10,
 }
 
-_ARTICLE = re.compile(r"^(?:the|a|an|her|its)\s+", re.IGNORECASE)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def normalise(word: str) -> str:
-    """Lower case, Greek beta spelt out, articles and punctuation dropped: for comparing names."""
-    text = word.strip().replace("β", "b").replace("beta2", "b2").replace("Beta2", "b2")
-    text = _ARTICLE.sub("", text)
-    text = text.lower()
-    return re.sub(r"[^a-z0-9/]+", "", text)
 
 
 def rule_tag(rule_id: str) -> str:
@@ -279,21 +271,6 @@ FACT_GROUPS: Mapping[str, tuple[str, ...]] = {
 # Names for every "<intervention> proposed, ordered or active" fact at once.
 _TREATMENT_GROUPS = ("treatments", "treatment list")
 
-# Other names for interventions, beside the vocabulary's ids, labels and synonyms.
-INTERVENTION_SYNONYMS: Mapping[str, str] = {
-    "heparin and low-dose aspirin": "heparin-plus-low-dose-aspirin",
-    "heparin with low-dose aspirin": "heparin-plus-low-dose-aspirin",
-    "aspirin": "low-dose-aspirin",
-    "immunoglobulin": "ivig",
-    "active immunotherapy": "lymphocyte-immunotherapy",
-    "LIT": "lymphocyte-immunotherapy",
-    "anti-D": "rh-immunoglobulin",
-    "anti-D immunoglobulin": "rh-immunoglobulin",
-    "antiphospholipid testing": "antiphospholipid-testing",
-    "Rh testing": "rh-status-testing",
-    "counselling": "grief-counselling",
-}
-
 
 @dataclass(frozen=True)
 class NamedFacts:
@@ -315,27 +292,12 @@ class Vocabulary:
     knowledge: KnowledgeBase
 
     # -- interventions ---------------------------------------------------------------
-    @cached_property
-    def _interventions(self) -> dict[str, str]:
-        names: dict[str, str] = {}
-        for key, item in self.knowledge.interventions.items():
-            for alias in (*_aliases(key, item.label), *item.synonyms):
-                names.setdefault(normalise(alias), key)
-        for alias, key in INTERVENTION_SYNONYMS.items():
-            if key in self.knowledge.interventions:
-                names.setdefault(normalise(alias), key)
-        return names
-
     def intervention(self, word: str) -> str:
-        """The intervention id a scenario means: by id, label, abbreviation or synonym."""
-        key = self._interventions.get(normalise(word))
+        """The intervention id a scenario means: by id, label, abbreviation or synonym (the
+        knowledge base's names, as the API reads them)."""
+        key = self.knowledge.intervention_names.get(normalise(word))
         if key is None:
-            spellings = [
-                alias
-                for key, item in self.knowledge.interventions.items()
-                for alias in (*_aliases(key, item.label), *item.synonyms)
-            ]
-            spellings += list(INTERVENTION_SYNONYMS)
+            spellings = list(self.knowledge.intervention_spellings())
             raise VocabularyError("intervention", word, self.intervention_names(), spellings)
         return key
 
@@ -354,7 +316,7 @@ class Vocabulary:
     def _findings(self) -> dict[str, str]:
         names: dict[str, str] = {}
         for key, item in self.knowledge.finding_labels.items():
-            for alias in _aliases(key, item.label):
+            for alias in aliases(key, item.label):
                 names.setdefault(normalise(alias), key)
                 names.setdefault(normalise(alias.replace("antiphospholipid syndrome", "APS")), key)
         return names
@@ -472,12 +434,3 @@ class Vocabulary:
             if key not in found:
                 found.append(key)
         return found
-
-
-def _aliases(key: str, label: str) -> list[str]:
-    """An id, its label, the label without a bracketed abbreviation, and the abbreviation."""
-    names = [key, label]
-    match = re.match(r"^(.*?)\s*\(([^)]+)\)\s*$", label)
-    if match:
-        names.extend([match.group(1), match.group(2)])
-    return names

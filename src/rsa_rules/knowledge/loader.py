@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .._compat import Traversable
-from ..errors import KnowledgeError, KnowledgeProblem
+from ..errors import KnowledgeError, KnowledgeProblem, UnknownInterventionError
 from . import schema
 from .conditions import (
     OPERATORS,
@@ -35,6 +35,7 @@ from .conditions import (
     Not,
     Ref,
 )
+from .names import aliases, normalise
 from .yaml_guard import refuse_aliases
 
 __all__ = [
@@ -149,6 +150,34 @@ class KnowledgeBase:
     retired: tuple[schema.RetiredSpec, ...] = field(default=())
     drafts: tuple[Rule, ...] = field(default=())
     """Rules with ``status: draft``: validated like the others, never compiled, never fired."""
+
+    @cached_property
+    def intervention_names(self) -> dict[str, str]:
+        """Every name of every intervention (id, label, abbreviation, synonyms), normalised
+        (:func:`~rsa_rules.knowledge.names.normalise`), to its id."""
+        names: dict[str, str] = {}
+        for key, item in self.interventions.items():
+            for alias in (*aliases(key, item.label), *item.synonyms):
+                names.setdefault(normalise(alias), key)
+        return names
+
+    def intervention_spellings(self) -> Iterator[str]:
+        """The names of the interventions as written in the vocabulary."""
+        for key, item in self.interventions.items():
+            yield from (*aliases(key, item.label), *item.synonyms)
+
+    def intervention_named(self, word: str) -> str:
+        """The id of the intervention ``word`` names (its id, label, abbreviation or a
+        synonym, in any case); :class:`~rsa_rules.UnknownInterventionError` otherwise,
+        with the nearest name and the valid ids."""
+        if word in self.interventions:
+            return word
+        key = self.intervention_names.get(normalise(word))
+        if key is None:
+            raise UnknownInterventionError(
+                word, list(self.interventions), spellings=list(self.intervention_spellings())
+            )
+        return key
 
     @cached_property
     def rules_by_id(self) -> dict[str, Rule]:
@@ -366,6 +395,18 @@ class _Reader:
         ctx.check_unique("bibliography.yaml", [s.id for s in bibliography.sources])
         ctx.check_unique("facts.yaml", [f.name for f in facts.facts])
         intervention_ids = {i.id for i in vocabulary.interventions}
+        named: dict[str, set[str]] = {}
+        for intervention in vocabulary.interventions:
+            for alias in (*aliases(intervention.id, intervention.label), *intervention.synonyms):
+                named.setdefault(normalise(alias), set()).add(intervention.id)
+        for name, ids in named.items():
+            if len(ids) > 1:
+                self.problem(
+                    "vocabulary.yaml",
+                    f"the name {name!r} names {len(ids)} interventions ({', '.join(sorted(ids))}): "
+                    "a name must say which one",
+                    field_name="interventions",
+                )
         for number, group in enumerate(vocabulary.intervention_groups):
             for member in group.interventions:
                 if member not in intervention_ids or group.id in intervention_ids:

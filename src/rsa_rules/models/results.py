@@ -301,6 +301,13 @@ class WhyNot(_Result):
     intervention: str
     produced: list[Recommendation]
     rules: list[RuleCheck]
+    related: list[Recommendation] = Field(
+        default_factory=list,
+        description=(
+            "Recommendations on interventions read together with this one (heparin, low-dose "
+            "aspirin, and both together): why not heparin alone, when both are recommended."
+        ),
+    )
 
     def to_text(self) -> str:
         from ..explain import render_why_not
