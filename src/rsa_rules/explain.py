@@ -136,17 +136,18 @@ class _Link:
 
 _EXPLAINERS: dict[str, Explainer] = {}
 """Explainers by knowledge-base digest, for evaluations rebuilt from their data."""
+_BUNDLED_READ: list[bool] = []
+"""Whether the bundled knowledge base was read for a rebuilt evaluation (it is, at most once)."""
 
 
 def _relink(evaluation: Evaluation) -> _Link:
     """The link of an evaluation rebuilt from its data: the explainer of the knowledge base
     its digest names (one loaded in this process, or the bundled one), over its engine facts."""
     info = evaluation.knowledge
+    if info.digest not in _EXPLAINERS and not _BUNDLED_READ:
+        _BUNDLED_READ.append(True)
+        Explainer(load_knowledge())  # the bundled knowledge base, once: it registers itself
     explainer = _EXPLAINERS.get(info.digest)
-    if explainer is None:
-        bundled = load_knowledge()
-        if bundled.digest == info.digest:
-            explainer = Explainer(bundled)
     if explainer is None:
         raise EngineError(
             f"this evaluation was produced with knowledge base {info.name} {info.version} "
