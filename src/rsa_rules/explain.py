@@ -65,7 +65,7 @@ from .models.results import (
     WhyNot,
 )
 
-__all__ = ["Explainer", "render_text", "render_why_not"]
+__all__ = ["Explainer", "knowledge_of", "render_text", "render_why_not"]
 
 _ACTION_ORDER = {"recommend": 0, "refer": 1, "test": 2, "consider": 3, "avoid": 4}
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
@@ -140,14 +140,27 @@ _BUNDLED_READ: list[bool] = []
 """Whether the bundled knowledge base was read for a rebuilt evaluation (it is, at most once)."""
 
 
+def _explainer_of(info: KnowledgeInfo) -> Explainer | None:
+    """The explainer of the knowledge base ``info`` names by its digest: one loaded in this
+    process, or the bundled one (read at most once); None when neither is it."""
+    if info.digest not in _EXPLAINERS and not _BUNDLED_READ:
+        _BUNDLED_READ.append(True)
+        Explainer(load_knowledge())  # it registers itself
+    return _EXPLAINERS.get(info.digest)
+
+
+def knowledge_of(evaluation: Evaluation) -> KnowledgeBase | None:
+    """The knowledge base that produced ``evaluation`` (by its digest), if this process has
+    it: for renderers that need its labels, without building an engine."""
+    explainer = _explainer_of(evaluation.knowledge)
+    return None if explainer is None else explainer.kb
+
+
 def _relink(evaluation: Evaluation) -> _Link:
     """The link of an evaluation rebuilt from its data: the explainer of the knowledge base
     its digest names (one loaded in this process, or the bundled one), over its engine facts."""
     info = evaluation.knowledge
-    if info.digest not in _EXPLAINERS and not _BUNDLED_READ:
-        _BUNDLED_READ.append(True)
-        Explainer(load_knowledge())  # the bundled knowledge base, once: it registers itself
-    explainer = _EXPLAINERS.get(info.digest)
+    explainer = _explainer_of(info)
     if explainer is None:
         raise EngineError(
             f"this evaluation was produced with knowledge base {info.name} {info.version} "

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..explain import knowledge_of
 from ..models.results import Citation, Evaluation, Reason, Recommendation
 from .codes import CodeBook, CodeEntry, Concept, load_code_book
 
@@ -574,10 +575,7 @@ def _context(
     knowledge: KnowledgeBase | None,
 ) -> _Context:
     if knowledge is None:
-        from .. import default_engine
-
-        default = default_engine().knowledge
-        knowledge = default if default.digest == evaluation.knowledge.digest else None
+        knowledge = knowledge_of(evaluation)
     labels = {spec.label: name for name, spec in knowledge.facts.items()} if knowledge else {}
     patient = patient_id or (fhir.patient.partition("/")[2] if fhir and fhir.patient else None)
     return _Context(evaluation, codes or load_code_book(), fhir, patient, labels)
