@@ -88,3 +88,20 @@ def test_an_evaluation_without_engine_facts_says_why_it_cannot_answer() -> None:
         bare.why_not("ivig")
     with pytest.raises(EngineError, match="carries no engine facts"):
         bare.trace()
+
+
+def _without_uuids(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_uuids(v) for k, v in value.items() if k != "uuid"}
+    if isinstance(value, list):
+        return [_without_uuids(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.stem)
+def test_a_rebuilt_evaluation_renders_as_the_live_one(path: Path) -> None:
+    evaluation = rsa_rules.evaluate(json.loads(path.read_text(encoding="utf-8")))
+    rebuilt = Evaluation.model_validate_json(evaluation.to_json())
+    assert _without_uuids(rebuilt.to_cds_cards()) == _without_uuids(evaluation.to_cds_cards())
+    assert rebuilt._repr_html_() == evaluation._repr_html_()
+    assert rebuilt.to_text() == evaluation.to_text()
