@@ -177,20 +177,50 @@ def _silence_stdout() -> None:
         pass
 
 
+# The optional dependencies of the commands, by top-level module, and the extra that brings
+# each (pyproject.toml, project.optional-dependencies).
+_EXTRA_OF = {
+    "fastapi": "service",
+    "starlette": "service",
+    "uvicorn": "service",
+    "jwt": "service",
+    "platformdirs": "service",
+    "fhir": "service",
+    "fhir_core": "service",
+    "pyarrow": "cohort",
+    "pandas": "cohort",
+    "dask": "cohort",
+    "distributed": "cohort",
+    "tqdm": "cohort",
+    "matplotlib": "cohort",
+}
+
+
 def _run(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "schema":
             print(json.dumps(PatientFacts.model_json_schema(), indent=2))
             return EXIT_OK
-        if args.command == "serve":
-            from .service.commandline import run_serve
+        if args.command in ("serve", "audit"):
+            try:
+                if args.command == "serve":
+                    from .service.commandline import run_serve
 
-            return run_serve(args)
-        if args.command == "audit":
-            from .cohort.commandline import run_audit
+                    return run_serve(args)
+                from .cohort.commandline import run_audit
 
-            return run_audit(args)
+                return run_audit(args)
+            except ModuleNotFoundError as error:
+                extra = _EXTRA_OF.get((error.name or "").partition(".")[0])
+                if extra is None:
+                    raise
+                print(
+                    f"rsa-rules: {args.command} needs the {extra} extra (module {error.name} is "
+                    f'not installed): pip install "rsa-rules[{extra}]"',
+                    file=sys.stderr,
+                )
+                return EXIT_INPUT
         if args.command == "lint":
             report = lint_knowledge(args.rules_dir)
             for line in format_report(report, args.rules_dir or "bundled knowledge base"):

@@ -509,3 +509,28 @@ def test_an_interruption_dropped_inside_a_weakref_callback_is_delivered_again(
         assert ref() is None
     assert "Exception ignored" not in capsys.readouterr().err
     assert sys.unraisablehook is hook
+
+
+@pytest.mark.parametrize(
+    ("command", "module", "extra"),
+    [
+        (["serve", "--no-auth"], "uvicorn", "service"),
+        (["audit", "cohort.jsonl", "--out", "out.parquet"], "pyarrow", "cohort"),
+    ],
+)
+def test_a_missing_extra_is_one_line_naming_the_install_command(
+    command: list[str], module: str, extra: str, tmp_path: Path
+) -> None:
+    # A fresh interpreter where importing the module fails as if it were not installed.
+    code = (
+        f"import sys; sys.modules[{module!r}] = None\n"
+        f"from rsa_rules.cli import main; sys.exit(main({command!r}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"rsa-rules: {command[0]} needs the {extra} extra (module {module} is not installed): "
+        f'pip install "rsa-rules[{extra}]"\n'
+    )
