@@ -20,15 +20,15 @@ THREE_LOSSES = {
 }
 
 
+def _mark_draft(root: Path, file: str, rule_id: str, version: int) -> int:
+    """Give the rule ``status: draft``; the line of the edit."""
+    line = f"    version: {version}\n"
+    return edit(root, file, line, line + "    status: draft\n", after=f"id: {rule_id}")
+
+
 def test_a_draft_rule_is_loaded_but_never_compiled_or_fired(tmp_path: Path) -> None:
     root = copy_rules(tmp_path)
-    edit(
-        root,
-        "immunotherapy.yaml",
-        "    version: 2\n",
-        "    version: 2\n    status: draft\n",
-        after="id: RSA-IMMUNO-IVIG",
-    )
+    _mark_draft(root, "immunotherapy.yaml", "RSA-IMMUNO-IVIG", 2)
     kb = load_knowledge(root)
     assert [rule.id for rule in kb.drafts] == ["RSA-IMMUNO-IVIG"]
     assert "RSA-IMMUNO-IVIG" not in kb.rules_by_id
@@ -45,13 +45,7 @@ def test_a_draft_rule_is_loaded_but_never_compiled_or_fired(tmp_path: Path) -> N
 
 def test_a_rule_in_force_may_not_read_a_draft_finding(tmp_path: Path) -> None:
     root = copy_rules(tmp_path)
-    edit(
-        root,
-        "findings.yaml",
-        "    version: 1\n",
-        "    version: 1\n    status: draft\n",
-        after="id: RSA-FINDING-RPL",
-    )
+    _mark_draft(root, "findings.yaml", "RSA-FINDING-RPL", 1)
     with pytest.raises(KnowledgeError) as caught:
         load_knowledge(root)
     messages = [str(problem) for problem in caught.value.problems]
@@ -70,13 +64,7 @@ def test_lint_lists_draft_and_retired_rules(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = copy_rules(tmp_path)
-    line = edit(
-        root,
-        "immunotherapy.yaml",
-        "    version: 2\n",
-        "    version: 2\n    status: draft\n",
-        after="id: RSA-IMMUNO-IVIG",
-    )
+    line = _mark_draft(root, "immunotherapy.yaml", "RSA-IMMUNO-IVIG", 2)
     (root / "retired.yaml").write_text(
         "retired:\n  - {id: RSA-OLD-EXAMPLE, retired_in: 1.1.0, reason: merged into another}\n",
         encoding="utf-8",
