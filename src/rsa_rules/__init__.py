@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
 from ._version import __version__
 from .cohort import evaluate_many
-from .engine import Engine
+from .engine import Engine, default_engine
 from .errors import (
     EngineError,
     FactsError,
@@ -65,12 +64,6 @@ __all__ = [
     "evaluate_many",
     "load_knowledge",
 ]
-
-
-@lru_cache(maxsize=1)
-def default_engine() -> Engine:
-    """The engine of the default knowledge base, built once per process."""
-    return Engine()
 
 
 def evaluate(facts: Mapping[str, Any] | PatientFacts, as_of: date | None = None) -> Evaluation:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..explain import knowledge_of
+from ..engine.explain import knowledge_of
 from ..models.results import Citation, Evaluation, Reason, Recommendation
 from .codes import CodeBook, CodeEntry, Concept, load_code_book
 

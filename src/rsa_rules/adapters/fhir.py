@@ -73,7 +73,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from pydantic import ValidationError
 
-from ..engine import validate_facts
+from ..engine import default_engine, validate_facts
 from ..errors import FhirError
 from ..limits import MAX_FHIR_RESOURCES
 from ..models.facts import AntiphospholipidResult, PatientFacts, Treatment
@@ -258,11 +258,7 @@ class FhirFacts:
 
     def evaluate(self, engine: Engine | None = None) -> Evaluation:
         """Evaluate these facts (with the default engine unless one is given)."""
-        if engine is None:
-            from .. import default_engine
-
-            engine = default_engine()
-        return engine.evaluate(self.facts)
+        return (engine or default_engine()).evaluate(self.facts)
 
     def report(self) -> dict[str, Any]:
         """What was read from where, what was not used and why: JSON-ready."""

@@ -30,8 +30,9 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from .. import Engine, Evaluation, FactsError, Reason, Recommendation, default_engine
-from ..models.results import RuleCheck, WhyNot
+from ..engine import Engine, default_engine
+from ..errors import FactsError
+from ..models.results import Evaluation, Reason, Recommendation, RuleCheck, WhyNot
 from .vocabulary import (
     ACTION_WORDS,
     CONDITIONS,

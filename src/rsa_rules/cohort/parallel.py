@@ -60,14 +60,9 @@ def engine_for(rules: str | None) -> Engine:
         with _ENGINES_LOCK:
             engine = _ENGINES.get(rules)
             if engine is None:
-                if rules is None:
-                    from .. import default_engine
+                from ..engine import Engine, default_engine
 
-                    engine = default_engine()
-                else:
-                    from ..engine import Engine
-
-                    engine = Engine(rules)
+                engine = default_engine() if rules is None else Engine(rules)
                 _ENGINES[rules] = engine
     return engine
 

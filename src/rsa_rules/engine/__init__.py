@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,6 @@ from pydantic import ValidationError
 
 from .._compat import Traversable
 from ..errors import FactsError
-from ..explain import Explainer
 from ..knowledge.compiler import (
     FACT_MARKER,
     SESSION_RULE,
@@ -30,9 +29,10 @@ from ..limits import oversize
 from ..models.facts import PatientFacts
 from ..models.results import DataNote, Evaluation
 from ._durable import Dispatch, DurableRuleset
+from .explain import Explainer
 from .facts import EngineFact, FactDeriver
 
-__all__ = ["Engine", "future_dates", "validate_facts"]
+__all__ = ["Engine", "default_engine", "future_dates", "validate_facts"]
 
 
 class Engine:
@@ -86,6 +86,12 @@ class Engine:
     @cached_property
     def interventions(self) -> tuple[str, ...]:
         return tuple(self.knowledge.interventions)
+
+
+@lru_cache(maxsize=1)
+def default_engine() -> Engine:
+    """The engine of the default knowledge base, built once per process."""
+    return Engine()
 
 
 def validate_facts(

@@ -310,7 +310,7 @@ class WhyNot(_Result):
     )
 
     def to_text(self) -> str:
-        from ..explain import render_why_not
+        from ..render import render_why_not
         from ..textsafe import terminal_safe
 
         return terminal_safe(render_why_not(self))
@@ -372,7 +372,7 @@ class Evaluation(_Result):
     fired_rules: list[str] = Field(description="Every rule that fired, in firing order.")
 
     relink: ClassVar[Callable[[Evaluation], EvaluationLink] | None] = None
-    """Set by :mod:`rsa_rules.explain`: the link of a rebuilt evaluation, from its data."""
+    """Set by :mod:`rsa_rules.engine.explain`: the link of a rebuilt evaluation, from its data."""
 
     _link: EvaluationLink | None = PrivateAttr(default=None)
     _stored_facts: list[EngineFactRecord] | None = PrivateAttr(default=None)
@@ -460,7 +460,7 @@ class Evaluation(_Result):
 
     def to_text(self) -> str:
         """A readable rendering for clinicians."""
-        from ..explain import render_text
+        from ..render import render_text
         from ..textsafe import terminal_safe
 
         return terminal_safe(render_text(self))

@@ -62,7 +62,7 @@ from ..adapters.cds_hooks import (
 )
 from ..adapters.codes import CODES_FILE, CodeBook, load_code_book
 from ..adapters.fhir import FhirError, facts_from_bundle
-from ..engine import Engine
+from ..engine import Engine, default_engine
 from ..errors import FactsError
 from ..jsontext import JsonTextError, loads_strict
 from .auth import AuthError, Client, TokenVerifier
@@ -370,12 +370,7 @@ def _code_book(rules: str | None) -> CodeBook:
 
 
 def _engine(rules: str | None) -> Engine:
-    if rules is None:
-        from .. import default_engine
-
-        engine = default_engine()
-    else:
-        engine = Engine(rules)
+    engine = default_engine() if rules is None else Engine(rules)
     engine.evaluate({})  # compile and warm up before the first request
     return engine
 
