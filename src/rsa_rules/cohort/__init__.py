@@ -15,6 +15,9 @@ they are imported only by the functions that use them.
 
 from __future__ import annotations
 
+from typing import Any
+
+from ..models.results import Evaluation, register_renderer
 from .audit import audit_jsonl
 from .parallel import evaluate_many
 from .records import (
@@ -25,6 +28,23 @@ from .records import (
     RecommendationRow,
     Record,
 )
+
+
+def _frame(evaluation: Evaluation) -> Any:
+    # Imported when first used: pandas comes with the cohort extra.
+    from .frames import evaluation_frame
+
+    return evaluation_frame(evaluation)
+
+
+def _html(evaluation: Evaluation) -> str:
+    from .notebook import evaluation_html
+
+    return evaluation_html(evaluation)
+
+
+register_renderer("frame", _frame)
+register_renderer("html", _html)
 
 __all__ = [
     "ROW_COLUMNS",

@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from ..errors import EngineError
+from ..textsafe import terminal_safe
 
 __all__ = [
     "BlockedRecommendation",
@@ -47,6 +48,7 @@ __all__ = [
     "RuleOutcome",
     "UndeterminedFinding",
     "WhyNot",
+    "register_renderer",
 ]
 
 Action = Literal["recommend", "consider", "avoid", "test", "refer"]
@@ -74,6 +76,25 @@ class _Result(BaseModel):
 
 def _rebuild(cls: type[_Result], data: dict[str, Any]) -> _Result:
     return cls.model_validate(data)
+
+
+RendererKind = Literal["text", "why-not text", "cds cards", "frame", "html"]
+_RENDERERS: dict[str, Callable[..., Any]] = {}
+
+
+def register_renderer(kind: RendererKind, render: Callable[..., Any]) -> None:
+    """The renderers live above the models (:mod:`rsa_rules.render`, the CDS Hooks adapter,
+    the cohort tools) and register here when the package is imported, so that the models'
+    convenience methods (``to_text``, ``to_cds_cards``, ``to_frame``, ``_repr_html_``) reach
+    them without importing anything above their own layer."""
+    _RENDERERS[kind] = render
+
+
+def _renderer(kind: RendererKind) -> Callable[..., Any]:
+    render = _RENDERERS.get(kind)
+    if render is None:  # pragma: no cover - importing any module imports the package first
+        raise RuntimeError(f"no {kind} renderer is registered: import rsa_rules")
+    return render
 
 
 class Citation(_Result):
@@ -310,10 +331,7 @@ class WhyNot(_Result):
     )
 
     def to_text(self) -> str:
-        from ..render import render_why_not
-        from ..textsafe import terminal_safe
-
-        return terminal_safe(render_why_not(self))
+        return terminal_safe(str(_renderer("why-not text")(self)))
 
 
 class DataNote(_Result):
@@ -460,28 +478,20 @@ class Evaluation(_Result):
 
     def to_text(self) -> str:
         """A readable rendering for clinicians."""
-        from ..render import render_text
-        from ..textsafe import terminal_safe
-
-        return terminal_safe(render_text(self))
+        return terminal_safe(str(_renderer("text")(self)))
 
     def __str__(self) -> str:
         return self.to_text()
 
     def to_cds_cards(self, **options: Any) -> list[dict[str, Any]]:
         """CDS Hooks 2.0 cards for the recommendations worth one (see rsa_rules.adapters)."""
-        from ..adapters.cds_hooks import evaluation_to_cards
-
-        return evaluation_to_cards(self, **options)
+        cards: list[dict[str, Any]] = _renderer("cds cards")(self, **options)
+        return cards
 
     def to_frame(self) -> Any:
         """One row per recommendation (pandas DataFrame; needs rsa-rules[cohort])."""
-        from ..cohort.frames import evaluation_frame
-
-        return evaluation_frame(self)
+        return _renderer("frame")(self)
 
     def _repr_html_(self) -> str:
         """The evaluation as HTML, for notebooks: recommendations, explanations, sources."""
-        from ..cohort.notebook import evaluation_html
-
-        return evaluation_html(self)
+        return str(_renderer("html")(self))
