@@ -19,8 +19,8 @@ def _reason_lines(reason: Reason, depth: int) -> list[str]:
 def _cite(citation: Citation) -> str:
     link = citation.link
     extra = f" <{link}>" if link else ""
-    if not link and citation.document:
-        extra = f" [{citation.document}]"
+    if not link and citation.publisher:
+        extra = f" ({citation.publisher})"
     if link and not citation.verified:
         extra += " (identifier not yet verified)"
     return f"[{citation.id}] {citation.dated_title}{extra}: {citation.note}"

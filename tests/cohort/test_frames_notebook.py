@@ -113,15 +113,17 @@ def test_html_shows_blocked_claims_conflicts_and_unlinked_sources() -> None:
     )
     assert any(r.blocked for r in blocked.recommendations)
     assert "blocked: <code>" in blocked._repr_html_()
-    documents = [
+    unlinked = [
         c
         for rec in lit.recommendations + blocked.recommendations
         for c in rec.citations
         if not c.link and c.document
     ]
-    assert documents  # sources with no web address show their stored document instead
-    for citation in documents:
-        assert f"<i>{citation.document}</i>" in lit._repr_html_() + blocked._repr_html_()
+    assert unlinked  # sources with no web address are named by their publisher, never a file
+    html = lit._repr_html_() + blocked._repr_html_()
+    for citation in unlinked:
+        assert f"<i>{citation.publisher}</i>" in html
+        assert citation.document not in html
 
 
 def test_a_source_is_linked_only_to_a_web_address() -> None:
@@ -129,7 +131,9 @@ def test_a_source_is_linked_only_to_a_web_address() -> None:
         return Citation(id="s<1>", title="T", year=2020, note="n", **fields)
 
     assert _citation_link(cite()) == "[s&lt;1&gt;]"
-    assert _citation_link(cite(document="seeds/a.txt")) == "[s&lt;1&gt;] <i>seeds/a.txt</i>"
+    assert _citation_link(cite(document="seeds/a.txt")) == "[s&lt;1&gt;]"
+    stored = cite(document="seeds/a.txt", publisher="A <clinic>")
+    assert _citation_link(stored) == "[s&lt;1&gt;] <i>A &lt;clinic&gt;</i>"
     assert _citation_link(cite(url="javascript:alert(1)")) == "[s&lt;1&gt;]"
     assert _citation_link(cite(doi="10.1/x&y", verified=False)) == (
         '<a href="https://doi.org/10.1/x&amp;y" target="_blank" rel="noopener noreferrer">'

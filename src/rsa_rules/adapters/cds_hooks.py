@@ -734,8 +734,8 @@ def _cite_long(citation: Citation) -> str:
     link = citation.link
     if link and link.startswith(("https://", "http://")):
         text += f" <{link}>"
-    elif citation.document:
-        text += f" (stored document {_md(citation.document)})"
+    elif citation.publisher:
+        text += f" ({_md(citation.publisher)})"
     return text
 
 

@@ -155,8 +155,8 @@ def _citation_link(citation: Citation) -> str:
             f'<a href="{escape(link, quote=True)}" target="_blank" rel="noopener noreferrer">'
             f"{label}</a>{escape(note)}"
         )
-    if citation.document:
-        return f"{label} <i>{escape(citation.document)}</i>"
+    if citation.publisher:
+        return f"{label} <i>{escape(citation.publisher)}</i>"
     return label
 
 
