@@ -225,7 +225,7 @@ def run(*, quick: bool = False) -> list[tuple[str, bool]]:
     def read(size: int) -> float:
         seconds = median_seconds(
             lambda: facts_from_bundle(bundles[size], today=today),
-            max(1, rounds_for(size, quick) // 5),
+            max(3, rounds_for(size, quick) // 5),
         )
         read_times[size] = seconds
         return seconds
