@@ -36,6 +36,7 @@ __all__ = [
     "Tri",
     "evaluate",
     "facts_read",
+    "references",
 ]
 
 
@@ -199,6 +200,17 @@ def _evaluate(
         child = evaluate(resolve(node), facts, resolve, memo)
         return Outcome(node, child.value, child.value, [child])
     raise TypeError(f"not a condition node: {node!r}")  # pragma: no cover - closed set
+
+
+def references(node: Condition) -> Iterator[FindingRef | Ref]:
+    """The findings, definitions and indications a condition names itself (not followed)."""
+    if isinstance(node, All | Any_):
+        for item in node.items:
+            yield from references(item)
+    elif isinstance(node, Not):
+        yield from references(node.item)
+    elif isinstance(node, FindingRef | Ref):
+        yield node
 
 
 def facts_read(node: Condition, resolve: Resolver) -> set[str]:

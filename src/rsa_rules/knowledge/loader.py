@@ -34,6 +34,7 @@ from .conditions import (
     Known,
     Not,
     Ref,
+    references,
 )
 from .names import aliases, normalise
 from .yaml_guard import refuse_aliases
@@ -156,15 +157,13 @@ class KnowledgeBase:
         """Every name of every intervention (id, label, abbreviation, synonyms), normalised
         (:func:`~rsa_rules.knowledge.names.normalise`), to its id."""
         names: dict[str, str] = {}
-        for key, item in self.interventions.items():
-            for alias in (*aliases(key, item.label), *item.synonyms):
-                names.setdefault(normalise(alias), key)
+        for key, spelling in _spellings(self.interventions.values()):
+            names.setdefault(normalise(spelling), key)
         return names
 
     def intervention_spellings(self) -> Iterator[str]:
         """The names of the interventions as written in the vocabulary."""
-        for key, item in self.interventions.items():
-            yield from (*aliases(key, item.label), *item.synonyms)
+        return (spelling for _, spelling in _spellings(self.interventions.values()))
 
     def intervention_named(self, word: str) -> str:
         """The id of the intervention ``word`` names (its id, label, abbreviation or a
@@ -396,9 +395,8 @@ class _Reader:
         ctx.check_unique("facts.yaml", [f.name for f in facts.facts])
         intervention_ids = {i.id for i in vocabulary.interventions}
         named: dict[str, set[str]] = {}
-        for intervention in vocabulary.interventions:
-            for alias in (*aliases(intervention.id, intervention.label), *intervention.synonyms):
-                named.setdefault(normalise(alias), set()).add(intervention.id)
+        for key, spelling in _spellings(vocabulary.interventions):
+            named.setdefault(normalise(spelling), set()).add(key)
         for name, ids in named.items():
             if len(ids) > 1:
                 self.problem(
@@ -889,6 +887,13 @@ class _Context:
                 self.fail(where, f"placeholder {{{name}}} names no fact{_hint(name, self.facts)}")
 
 
+def _spellings(items: Iterable[schema.VocabularyItem]) -> Iterator[tuple[str, str]]:
+    """(id, name) for every name of every item: id, label, abbreviation, synonyms."""
+    for item in items:
+        for spelling in (*aliases(item.id, item.label), *item.synonyms):
+            yield item.id, spelling
+
+
 def _check_no_draft_is_used(kb: KnowledgeBase, reader: _Reader) -> None:
     """A draft rule never fires, so nothing in force may read its finding or indication."""
     if not kb.drafts:
@@ -897,15 +902,11 @@ def _check_no_draft_is_used(kb: KnowledgeBase, reader: _Reader) -> None:
     draft_ids = {rule.id for rule in kb.drafts}
 
     def drafts_in(node: Condition) -> Iterator[str]:
-        if isinstance(node, All | Any_):
-            for item in node.items:
-                yield from drafts_in(item)
-        elif isinstance(node, Not):
-            yield from drafts_in(node.item)
-        elif isinstance(node, FindingRef) and node.finding in draft_findings:
-            yield f"finding {node.finding} (of draft rule {draft_findings[node.finding]})"
-        elif isinstance(node, Ref) and node.kind == "indication" and node.name in draft_ids:
-            yield f"the indication of draft rule {node.name}"
+        for ref in references(node):
+            if isinstance(ref, FindingRef) and ref.finding in draft_findings:
+                yield f"finding {ref.finding} (of draft rule {draft_findings[ref.finding]})"
+            elif isinstance(ref, Ref) and ref.kind == "indication" and ref.name in draft_ids:
+                yield f"the indication of draft rule {ref.name}"
 
     def conditions(rule: Rule) -> Iterator[Condition]:
         yield rule.condition
