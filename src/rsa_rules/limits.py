@@ -46,6 +46,11 @@ MAX_PROBLEMS = 100
 SizeProblem = tuple[str, str]
 
 
+_Entry = tuple[Any, str, Any]
+"""A value reached in a document: (the entry of its container, or None; its key; the value).
+Its path is spelled only when a problem is reported."""
+
+
 def oversize(document: Any) -> SizeProblem | None:
     """The first limit this (parsed) document exceeds, as ``(path, message)``, or ``None``.
 
@@ -54,35 +59,55 @@ def oversize(document: Any) -> SizeProblem | None:
     refused the same way, naming its field. Reads each value at most once and stops at the
     first problem: linear, bounded by :data:`MAX_VALUES`.
     """
+    if not isinstance(document, Mapping | list | tuple):
+        if isinstance(document, str) and not _is_text(document):
+            return "", _SURROGATE
+        return None
     count = 1  # values reached so far, counted when first reached: the stack stays bounded
-    stack: list[tuple[str, Any]] = [("", document)]
+    stack: list[_Entry] = [(None, "", document)]
     while stack:
-        path, node = stack.pop()
+        entry = stack.pop()
+        node = entry[2]
         if isinstance(node, Mapping):
             if len(node) > MAX_OBJECT_FIELDS:
-                return path, (
+                return _path(entry), (
                     f"an object with {len(node):,} fields; at most {MAX_OBJECT_FIELDS} are "
                     "allowed (the facts format has far fewer)"
                 )
-            children = [(_join(path, str(key)), value) for key, value in node.items()]
             for key in node:
                 if isinstance(key, str) and not _is_text(key):
-                    return _shown(_join(path, key)), _SURROGATE
-        elif isinstance(node, list | tuple):
+                    return _shown(_join(_path(entry), key)), _SURROGATE
+            items: Any = node.items()
+        else:
             if len(node) > MAX_LIST_ITEMS:
-                return path, (
+                return _path(entry), (
                     f"a list of {len(node):,} items; at most {MAX_LIST_ITEMS:,} are allowed"
                 )
-            children = [(_join(path, str(index)), item) for index, item in enumerate(node)]
-        else:
-            if isinstance(node, str) and not _is_text(node):
-                return path, _SURROGATE
-            continue
-        count += len(children)
+            items = enumerate(node)
+        count += len(node)
         if count > MAX_VALUES:
             return "", f"the document holds more than {MAX_VALUES:,} values (the limit)"
-        stack.extend(children)
+        for key, value in items:
+            if type(value) in _PLAIN:
+                continue
+            if isinstance(value, str):
+                if not _is_text(value):
+                    return _path((entry, str(key), value)), _SURROGATE
+            elif isinstance(value, Mapping | list | tuple):
+                stack.append((entry, str(key), value))
     return None
+
+
+_PLAIN = frozenset((int, float, bool, type(None)))
+"""Types of values with nothing inside to check (exact types: a subclass is looked into)."""
+
+
+def _path(entry: _Entry) -> str:
+    parts: list[str] = []
+    while entry[0] is not None:
+        parts.append(entry[1])
+        entry = entry[0]
+    return ".".join(reversed(parts))
 
 
 def _join(path: str, part: str) -> str:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import rsa_rules
 from rsa_rules.engine import validate_facts
 from rsa_rules.knowledge.compiler import alert_condition, alert_interventions
-from rsa_rules.knowledge.conditions import Tri, evaluate
+from rsa_rules.knowledge.conditions import TRACE_LETTERS, Tri, evaluate
 
 from ..strategies import patient
 
@@ -107,6 +107,12 @@ def test_why_not_and_the_python_reading_agree_with_durable_rules(doc: dict[str, 
             alert = evaluate(alert_when, values, kb.resolve, memo).value is Tri.TRUE
             assert alert == (f"{rule.id}#alert:{intervention}" in fired), rule.id
     evaluation = engine.evaluate(doc)
+    # The recorded trace is the interpreter's reading of every node, if_unknown included.
+    trace = evaluation.condition_trace
+    assert trace is not None
+    for index, node in enumerate(engine.trace_plan.plan.nodes):
+        outcome = evaluate(node, values, kb.resolve, memo)
+        assert TRACE_LETTERS[trace[index]] == (outcome.value, outcome.raw), index
     for intervention in kb.interventions:
         answer = evaluation.why_not(intervention)
         for check in answer.rules:

@@ -25,6 +25,7 @@ from ..knowledge.compiler import (
     encode_record,
 )
 from ..knowledge.loader import KnowledgeBase, load_knowledge
+from ..knowledge.trace import KnowledgeTrace
 from ..limits import oversize
 from ..models.facts import PatientFacts
 from ..models.results import DataNote, Evaluation
@@ -44,7 +45,8 @@ class Engine:
         )
         self.compiled: CompiledKnowledge = compile_knowledge(self.knowledge)
         self._deriver = FactDeriver(self.knowledge)
-        self._explainer = Explainer(self.knowledge)
+        self.trace_plan = KnowledgeTrace(self.knowledge, self.compiled.ruleset)
+        self._explainer = Explainer(self.knowledge, self.trace_plan)
         self._ruleset = DurableRuleset(
             self.compiled.name,
             self.compiled.ruleset,
@@ -60,13 +62,20 @@ class Engine:
 
         ``as_of`` is the evaluation date (default: today); a result or loss dated after it is
         invalid.
+
+        durable_rules decides what fires; the outcome of every condition node is recorded
+        as the evaluation's ``condition_trace`` from the same engine facts, and the two are
+        compared here: a disagreement raises :class:`~rsa_rules.EngineError` (an engine
+        defect), never a result.
         """
         patient = validate_facts(facts, as_of)
         derived = self._deriver.derive(patient)
         values = {name: fact.value for name, fact in derived.items()}
+        trace = self.trace_plan.run(values)
         fired = self._ruleset.run(encode_record(self.knowledge, values))
+        self.trace_plan.check(trace, fired)
         notes = [DataNote(path=path, note=note) for path, note in self._deriver.notes(patient)]
-        return self._explainer.build(patient.id, derived, fired, values, notes)
+        return self._explainer.build(patient.id, derived, fired, values, trace, notes)
 
     def derive(self, patient: PatientFacts) -> dict[str, EngineFact]:
         """The engine facts the rules read, each with its input paths."""

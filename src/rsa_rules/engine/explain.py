@@ -1,13 +1,13 @@
 """From fired rules to explanations: why each recommendation was made, and why others were not.
 
-durable_rules decides what fires. This module re-reads each fired rule's condition against
-the same engine facts (``rsa_rules.knowledge.conditions.evaluate``) to say *why*: the facts
-with their values and input paths, the findings they made, down to the inputs. The two must
-agree: a fired rule whose condition does not hold here is an engine bug and raises
-:class:`~rsa_rules.errors.EngineError` rather than explain something else.
+durable_rules decides what fires. Every evaluation also records its condition trace (the
+outcome of every condition node, :mod:`rsa_rules.knowledge.trace`), checked against the
+fired set by the engine. This module reads the trace to say *why*: the facts with their
+values and input paths, the findings they made, down to the inputs. It never evaluates a
+condition again, so a rebuilt evaluation explains itself exactly as the live one did.
 
-``why_not`` answers from the rules themselves, evaluating every rule that could produce an
-intervention and listing the conditions that failed or were unknown.
+``why_not`` answers from the same trace: every rule that could produce an intervention,
+with the conditions that failed or were unknown.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any
 
 from ..errors import EngineError
-from ..knowledge.compiler import ALERT_SUFFIX, INDICATION_SUFFIX
+from ..knowledge.compiler import ALERT_SUFFIX, INDICATION_SUFFIX, compile_knowledge
 from ..knowledge.conditions import (
     All,
     Any_,
@@ -32,10 +32,8 @@ from ..knowledge.conditions import (
     Outcome,
     Ref,
     Tri,
-    evaluate,
 )
 from ..knowledge.loader import (
-    REASON_OTHER,
     REASON_STATED,
     KnowledgeBase,
     Rule,
@@ -43,6 +41,7 @@ from ..knowledge.loader import (
     reason_fact,
 )
 from ..knowledge.schema import EvidenceSpec
+from ..knowledge.trace import KnowledgeTrace
 from ..models.results import (
     BlockedRecommendation,
     Citation,
@@ -73,10 +72,11 @@ _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 @dataclass
 class _Context:
-    """One evaluation: its engine facts and the outcomes evaluated so far."""
+    """One evaluation: its engine facts, its condition trace and the outcomes read so far."""
 
     facts: Mapping[str, EngineFact]
     values: Mapping[str, Any]
+    trace: str
     memo: dict[Condition, Outcome]
     reasons: dict[tuple[int, bool | None], list[Reason]] = field(default_factory=dict)
     keep: list[Outcome] = field(default_factory=list)
@@ -115,7 +115,7 @@ class _Link:
         for rule in explainer.kb.rules:
             if rule.kind == "caution":
                 continue  # attached to recommendations, never run as a rule
-            outcome = explainer.outcome(rule.condition, ctx).value
+            outcome = explainer.trace.plan.value(rule.condition, ctx.trace)
             fired = rule.id in self.fired
             if fired != (outcome is Tri.TRUE):
                 raise EngineError(
@@ -129,6 +129,8 @@ class _Link:
                     kind=rule.kind,  # type: ignore[arg-type]
                     outcome=outcome.value,
                     fired=fired,
+                    file=rule.file,
+                    line=rule.line,
                 )
             )
         return out
@@ -145,7 +147,8 @@ def _explainer_of(info: KnowledgeInfo) -> Explainer | None:
     process, or the bundled one (read at most once); None when neither is it."""
     if info.digest not in _EXPLAINERS and not _BUNDLED_READ:
         _BUNDLED_READ.append(True)
-        Explainer(load_knowledge())  # it registers itself
+        kb = load_knowledge()
+        Explainer(kb, KnowledgeTrace(kb, compile_knowledge(kb).ruleset))  # it registers itself
     return _EXPLAINERS.get(info.digest)
 
 
@@ -158,8 +161,15 @@ def knowledge_of(evaluation: Evaluation) -> KnowledgeBase | None:
 
 def _relink(evaluation: Evaluation) -> _Link:
     """The link of an evaluation rebuilt from its data: the explainer of the knowledge base
-    its digest names (one loaded in this process, or the bundled one), over its engine facts."""
+    its digest names (one loaded in this process, or the bundled one), over its engine facts
+    and its condition trace."""
     info = evaluation.knowledge
+    trace = evaluation.condition_trace
+    if trace is None:
+        raise EngineError(
+            "this evaluation carries no condition trace (it was not produced by an engine, "
+            "nor rebuilt from an evaluation's JSON): evaluate the facts again"
+        )
     explainer = _explainer_of(info)
     if explainer is None:
         raise EngineError(
@@ -171,7 +181,13 @@ def _relink(evaluation: Evaluation) -> _Link:
         record.name: EngineFact(record.name, record.value, tuple(record.paths), record.text)
         for record in evaluation.engine_facts
     }
-    ctx = _Context(facts, {name: fact.value for name, fact in facts.items()}, {})
+    if len(trace) != len(explainer.trace.plan.nodes):
+        raise EngineError(
+            f"this evaluation's condition trace has {len(trace)} outcomes where knowledge base "
+            f"{info.name} {info.version} has {len(explainer.trace.plan.nodes)} conditions: "
+            "it was not produced by that knowledge base"
+        )
+    ctx = _Context(facts, {name: fact.value for name, fact in facts.items()}, trace, {})
     return _Link(explainer, ctx, evaluation, set(evaluation.fired_rules))
 
 
@@ -181,9 +197,10 @@ Evaluation.relink = _relink
 class Explainer:
     """Builds explained results for one knowledge base (built once per engine)."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, trace: KnowledgeTrace) -> None:
         _EXPLAINERS.setdefault(kb.digest, self)
         self.kb = kb
+        self.trace = trace
         self.info = KnowledgeInfo(
             name=kb.name, title=kb.title, version=kb.version, digest=kb.digest
         )
@@ -232,11 +249,7 @@ class Explainer:
                 self.producers.setdefault(output.intervention, []).append(rule)
         # Scope (clinical specification 5.1): advice against a treatment that has other
         # indications is withheld when the order states another reason.
-        self.outside_scope: dict[str, Condition] = {
-            item.id: Compare(reason_fact(item.id), "eq", REASON_OTHER)
-            for item in kb.interventions.values()
-            if item.other_indications
-        }
+        self.outside_scope: dict[str, Condition] = trace.outside_scope
 
     # -- static pieces -----------------------------------------------------------------
     def citation(self, source_id: str, note: str) -> Citation:
@@ -280,12 +293,13 @@ class Explainer:
         patient_id: str | None,
         facts: Mapping[str, EngineFact],
         fired: list[str],
-        values: Mapping[str, Any] | None = None,
+        values: Mapping[str, Any],
+        trace: str,
         data_notes: list[DataNote] | None = None,
     ) -> Evaluation:
-        if values is None:
-            values = {k: f.value for k, f in facts.items()}
-        ctx = _Context(facts, values, {})
+        """The evaluation of what durable_rules fired, explained from the condition trace
+        (which the engine has checked against the fired set)."""
+        ctx = _Context(facts, values, trace, {})
         fired_rules: list[str] = []
         alerts: set[tuple[str, str]] = set()
         for name in fired:
@@ -322,12 +336,14 @@ class Explainer:
             knowledge=self.info,
             data_notes=data_notes or [],
             fired_rules=list(fired),
+            condition_trace=trace,
         )
         evaluation._link = _Link(self, ctx, evaluation, set(fired_rules))
         return evaluation
 
     def outcome(self, node: Condition, ctx: _Context) -> Outcome:
-        return evaluate(node, ctx.values, self.kb.resolve, ctx.memo)
+        """A condition's outcome tree, read from the evaluation's trace."""
+        return self.trace.plan.outcome(node, ctx.trace, ctx.memo)
 
     def fired_outcome(self, rule: Rule, ctx: _Context) -> Outcome:
         """The condition of a rule durable_rules fired; it must hold here too."""
@@ -466,7 +482,7 @@ class Explainer:
         return action == "avoid" and guard is not None and self.holds(guard, ctx)
 
     def holds(self, node: Condition, ctx: _Context) -> bool:
-        return self.outcome(node, ctx).value is Tri.TRUE
+        return self.trace.holds(node, ctx.trace)
 
     def fill(self, template: str, ctx: _Context) -> str:
         def one(match: re.Match[str]) -> str:

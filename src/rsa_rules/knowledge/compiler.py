@@ -41,7 +41,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .conditions import All, Any_, Compare, Condition, FindingRef, Known, Not, Ref
+from .conditions import (
+    NOT_MODE,
+    OPERATORS,
+    OPPOSITE_MODE,
+    All,
+    Any_,
+    Compare,
+    Condition,
+    FindingRef,
+    Known,
+    Not,
+    Ref,
+    conjunctive,
+    mode_of,
+)
 from .loader import KnowledgeBase, Rule, reason_fact, treatment_fact
 
 __all__ = [
@@ -268,10 +282,7 @@ class _Compiler:
 
     # -- conditions ------------------------------------------------------------------------
     def compile(self, node: Condition, mode: str) -> dict[str, Any]:
-        if node.if_unknown is True:
-            mode = {"T": "NF", "F": "F", "NT": "F", "NF": "NF"}[mode]
-        elif node.if_unknown is False:
-            mode = {"T": "T", "F": "NT", "NT": "NT", "NF": "T"}[mode]
+        mode = mode_of(node, mode)
         if isinstance(node, Compare):
             return self.compare(node, mode)
         if isinstance(node, Known):
@@ -279,12 +290,11 @@ class _Compiler:
             holds = (mode in ("T", "NF")) == node.known
             return {"$neq": {node.fact: unknown}} if holds else {node.fact: unknown}
         if isinstance(node, All | Any_):
-            conjunctive = isinstance(node, All) == (mode in ("T", "NF"))
-            if conjunctive:
+            if conjunctive(node, mode):
                 return _join("$and", [self.compile(i, mode) for i in node.items])
             return self.exclusive_or(node.items, mode)
         if isinstance(node, Not):
-            return self.compile(node.item, {"T": "F", "F": "T", "NT": "NF", "NF": "NT"}[mode])
+            return self.compile(node.item, NOT_MODE[mode])
         if isinstance(node, FindingRef):
             if self.inline(node.finding):
                 return self.compile(self.kb.finding_rules[node.finding].condition, mode)
@@ -301,7 +311,7 @@ class _Compiler:
         durable_rules fires a rule once for every branch of an ``$or`` that matches, so
         branch k also requires that no earlier branch matched: exactly one branch matches.
         """
-        opposite = {"T": "NT", "NT": "T", "F": "NF", "NF": "F"}[mode]
+        opposite = OPPOSITE_MODE[mode]
         branches: list[dict[str, Any]] = []
         earlier: list[dict[str, Any]] = []
         for item in items:
@@ -323,16 +333,7 @@ class _Compiler:
         unknown = self.unknown_of(node.fact)
         fact = node.fact
         numeric = kind in ("integer", "number")
-        negated = {
-            "eq": "ne",
-            "ne": "eq",
-            "lt": "gte",
-            "lte": "gt",
-            "gt": "lte",
-            "gte": "lt",
-            "in": "not_in",
-            "not_in": "in",
-        }[node.op]
+        negated = OPERATORS[node.op].negated
         op = node.op if mode in ("T", "NT") else negated
         # Values matching op, as a durable expression, and whether that set includes unknown.
         matching, has_unknown = self.matching(fact, op, node.value, kind, unknown, numeric)
@@ -365,7 +366,7 @@ class _Compiler:
             return {fact: encoded}, False
         if op == "ne":
             return {"$neq": {fact: encoded}}, True
-        durable = {"lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}[op]
+        durable = OPERATORS[op].durable
         # Numbers are non-negative and unknown is -1: it satisfies lt/lte, never gt/gte.
         return {durable: {fact: encoded}}, op in ("lt", "lte")
 

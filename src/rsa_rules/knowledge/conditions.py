@@ -1,4 +1,4 @@
-"""Rule conditions: a small three-valued language, its evaluator and its compiler.
+"""Rule conditions: a small three-valued language, and the one definition of its meaning.
 
 A condition is a tree. Leaves read one engine fact (see ``rules/facts.yaml``); inner nodes
 combine them. Every node evaluates to TRUE, FALSE or UNKNOWN (Kleene logic): a comparison
@@ -6,24 +6,32 @@ on a fact that is not known is UNKNOWN, never FALSE. A rule fires only when its 
 is TRUE. ``if_unknown`` on a node maps UNKNOWN to TRUE or FALSE where a rule says so
 ("thrombosis history not recorded counts as absent"), and explanations say it was applied.
 
-The same tree is
+This module holds the semantics once, and every reading of a condition takes it from here:
 
-* evaluated here, in Python, to explain a result ("because ...", "why not ..."), and
-* compiled by :mod:`rsa_rules.knowledge.compiler` into durable_rules JSON, which decides
-  what fires.
+* :data:`OPERATORS`: each comparison's test, its negation and its durable_rules operator;
+* :func:`mode_of`, :data:`NOT_MODE` and :func:`conjunctive`: how a node reads in the four
+  *modes* (exactly TRUE, exactly FALSE, not TRUE, not FALSE) used by readings that push NOT
+  to the leaves: the durable_rules compiler (:mod:`rsa_rules.knowledge.compiler`) and the
+  knowledge-base lint's proof (:mod:`rsa_rules.knowledge.lint`);
+* :class:`TracePlan`: every node of a set of conditions, numbered, and one function that
+  evaluates all of them at once for a patient: the *trace*, one letter per node
+  (:data:`TRACE_LETTERS`). The engine records it on every evaluation and checks it against
+  what durable_rules fired; explanations and ``why_not`` read it.
 
-Both must agree; the test suite checks that they do on every golden case and on generated
-patients.
+:func:`evaluate` is the same semantics as a plain interpreter, one node at a time; the test
+suite holds the trace and the interpreter equal on generated patients.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator, Mapping
+import operator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 __all__ = [
+    "MISSING",
     "All",
     "Any_",
     "Compare",
@@ -31,13 +39,23 @@ __all__ = [
     "FindingRef",
     "Known",
     "Not",
+    "Operator",
     "Outcome",
     "Ref",
+    "TracePlan",
     "Tri",
+    "conjunctive",
     "evaluate",
     "facts_read",
+    "holds_in_mode",
+    "leaf_value",
+    "mode_of",
     "references",
 ]
+
+
+MISSING: Final = object()
+"""The value of a fact that is not known."""
 
 
 class Tri(enum.Enum):
@@ -55,18 +73,82 @@ class Tri(enum.Enum):
         return Tri.UNKNOWN
 
 
-# Comparison operators: name -> (python test, durable operator, negated operator name).
-_OPS: dict[str, tuple[Callable[[Any, Any], bool], str, str]] = {
-    "eq": (lambda a, b: a == b, "", "ne"),
-    "ne": (lambda a, b: a != b, "$neq", "eq"),
-    "lt": (lambda a, b: a < b, "$lt", "gte"),
-    "lte": (lambda a, b: a <= b, "$lte", "gt"),
-    "gt": (lambda a, b: a > b, "$gt", "lte"),
-    "gte": (lambda a, b: a >= b, "$gte", "lt"),
-    "in": (lambda a, b: a in b, "", "not_in"),
-    "not_in": (lambda a, b: a not in b, "", "in"),
+@dataclass(frozen=True)
+class Operator:
+    """A comparison: how it tests a known value, how it reads in generated Python, its
+    negation (the comparison TRUE exactly where this one is FALSE, for known values) and
+    its durable_rules operator ("" where the compiler spells it otherwise)."""
+
+    name: str
+    test: Callable[[Any, Any], bool]
+    python: str
+    negated: str
+    durable: str
+
+
+def _contains(a: Any, b: Any) -> bool:
+    return a in b
+
+
+def _lacks(a: Any, b: Any) -> bool:
+    return a not in b
+
+
+OPERATORS: Final[Mapping[str, Operator]] = {
+    op.name: op
+    for op in (
+        Operator("eq", operator.eq, "==", "ne", ""),
+        Operator("ne", operator.ne, "!=", "eq", "$neq"),
+        Operator("lt", operator.lt, "<", "gte", "$lt"),
+        Operator("lte", operator.le, "<=", "gt", "$lte"),
+        Operator("gt", operator.gt, ">", "lte", "$gt"),
+        Operator("gte", operator.ge, ">=", "lt", "$gte"),
+        Operator("in", _contains, "in", "not_in", ""),
+        Operator("not_in", _lacks, "not in", "in", ""),
+    )
 }
-OPERATORS = tuple(_OPS)
+
+# -- modes ------------------------------------------------------------------------------------
+# A reading that pushes NOT to the leaves asks of each node one of four questions: is it
+# exactly TRUE ("T"), exactly FALSE ("F"), not TRUE ("NT": FALSE or UNKNOWN) or not FALSE
+# ("NF": TRUE or UNKNOWN)?
+MODES: Final = ("T", "F", "NT", "NF")
+NOT_MODE: Final[Mapping[str, str]] = {"T": "F", "F": "T", "NT": "NF", "NF": "NT"}
+"""The question a NOT node asks of its child."""
+OPPOSITE_MODE: Final[Mapping[str, str]] = {"T": "NT", "NT": "T", "F": "NF", "NF": "F"}
+"""The question answered exactly where the given one is not."""
+_IF_UNKNOWN_MODE: Final[Mapping[bool, Mapping[str, str]]] = {
+    # UNKNOWN counts as TRUE: the node is TRUE where the raw node is not FALSE ...
+    True: {"T": "NF", "F": "F", "NT": "F", "NF": "NF"},
+    # ... and UNKNOWN counts as FALSE: FALSE where the raw node is not TRUE.
+    False: {"T": "T", "F": "NT", "NT": "NT", "NF": "T"},
+}
+
+
+def mode_of(node: Condition, mode: str) -> str:
+    """The question to ask of a node's raw value (before ``if_unknown``) for ``mode``."""
+    if node.if_unknown is None:
+        return mode
+    return _IF_UNKNOWN_MODE[node.if_unknown][mode]
+
+
+def conjunctive(node: All | Any_, mode: str) -> bool:
+    """Whether ``mode`` of an ALL/ANY node needs every child (else: any one child).
+
+    ALL is TRUE (and not FALSE) when every child is; ANY is FALSE (and not TRUE) when
+    every child is."""
+    return isinstance(node, All) == (mode in ("T", "NF"))
+
+
+def holds_in_mode(value: Tri, mode: str) -> bool:
+    """Whether a three-valued value answers ``mode``'s question with yes."""
+    if mode == "T":
+        return value is Tri.TRUE
+    if mode == "F":
+        return value is Tri.FALSE
+    if mode == "NT":
+        return value is not Tri.TRUE
+    return value is not Tri.FALSE
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,20 +249,24 @@ def evaluate(
     return outcome
 
 
+def leaf_value(node: Compare | Known, value: Any) -> Tri:
+    """A leaf's value for its fact's value, or for :data:`MISSING` when the fact is not
+    known: a comparison on an unknown fact is UNKNOWN; whether a fact is known never is."""
+    if isinstance(node, Known):
+        return Tri.TRUE if (value is not MISSING) == node.known else Tri.FALSE
+    if value is MISSING:
+        return Tri.UNKNOWN
+    return Tri.TRUE if OPERATORS[node.op].test(value, node.value) else Tri.FALSE
+
+
 def _evaluate(
     node: Condition,
     facts: Mapping[str, Any],
     resolve: Resolver,
     memo: dict[Condition, Outcome] | None,
 ) -> Outcome:
-    if isinstance(node, Compare):
-        if node.fact not in facts:
-            return Outcome(node, Tri.UNKNOWN, Tri.UNKNOWN)
-        test = _OPS[node.op][0]
-        value = Tri.TRUE if test(facts[node.fact], node.value) else Tri.FALSE
-        return Outcome(node, value, value)
-    if isinstance(node, Known):
-        value = Tri.TRUE if (node.fact in facts) == node.known else Tri.FALSE
+    if isinstance(node, Compare | Known):
+        value = leaf_value(node, facts.get(node.fact, MISSING))
         return Outcome(node, value, value)
     if isinstance(node, All | Any_):
         children = [evaluate(item, facts, resolve, memo) for item in node.items]
@@ -232,3 +318,132 @@ def facts_read(node: Condition, resolve: Resolver) -> set[str]:
         elif isinstance(current, FindingRef | Ref):
             stack.append(resolve(current))
     return out
+
+
+# -- the trace ---------------------------------------------------------------------------------
+
+TRACE_LETTERS: Final[Mapping[str, tuple[Tri, Tri]]] = {
+    "t": (Tri.TRUE, Tri.TRUE),
+    "f": (Tri.FALSE, Tri.FALSE),
+    "u": (Tri.UNKNOWN, Tri.UNKNOWN),
+    "p": (Tri.TRUE, Tri.UNKNOWN),  # unknown, counted as present (if_unknown: true)
+    "a": (Tri.FALSE, Tri.UNKNOWN),  # unknown, counted as absent (if_unknown: false)
+}
+"""A trace letter: (the node's value, its value before ``if_unknown``)."""
+
+
+class TracePlan:
+    """Every node of a set of conditions, numbered children first, and one generated
+    function that evaluates them all for a patient's engine facts.
+
+    ``plan.run(facts)`` returns the trace: a string with one letter of
+    :data:`TRACE_LETTERS` per node, in ``plan.nodes`` order. A node shared by several
+    conditions (a definition, a finding) is one node, evaluated once. ``plan.outcome``
+    reads a node's :class:`Outcome` tree back from a trace, for explanations.
+
+    The generated function is straight-line Python written from the nodes (fact names and
+    operators of a validated knowledge base; values are passed as constants, never as
+    text), so tracing a patient costs one pass over the nodes with no interpretation.
+    """
+
+    def __init__(self, roots: Sequence[Condition], resolve: Resolver) -> None:
+        self.nodes: list[Condition] = []
+        self.children: list[tuple[int, ...]] = []
+        self.index: dict[Condition, int] = {}
+        self._resolve = resolve
+        for root in roots:
+            self._add(root)
+        self.run: Callable[[Mapping[str, Any]], str] = self._generate()
+
+    def _kids(self, node: Condition) -> tuple[Condition, ...]:
+        if isinstance(node, All | Any_):
+            return node.items
+        if isinstance(node, Not):
+            return (node.item,)
+        if isinstance(node, FindingRef | Ref):
+            return (self._resolve(node),)
+        return ()
+
+    def _add(self, root: Condition) -> None:
+        # Post-order without recursion: a node is numbered after all its children.
+        stack: list[tuple[Condition, bool]] = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if node in self.index:
+                continue
+            kids = self._kids(node)
+            if expanded:
+                self.index[node] = len(self.nodes)
+                self.nodes.append(node)
+                self.children.append(tuple(self.index[kid] for kid in kids))
+                continue
+            stack.append((node, True))
+            stack.extend((kid, False) for kid in reversed(kids) if kid not in self.index)
+
+    def _generate(self) -> Callable[[Mapping[str, Any]], str]:
+        # Each node's value is held as its trace letter ("t", "f" or "u"), so the trace is
+        # the join of the values; a node with if_unknown also keeps its raw value, for its
+        # letter ("p"/"a" where UNKNOWN was counted) and a finding or named condition with
+        # no if_unknown is the very value of what it stands for.
+        namespace: dict[str, Any] = {"M": MISSING}
+        lines = ["def trace(f):", " g = f.get"]
+        names: list[str] = []  # the variable holding each node's value
+        letters: list[str] = []
+        read: dict[str, str] = {}  # each fact compared is read once, into its own variable
+        for node in self.nodes:
+            if isinstance(node, Compare) and node.fact not in read:
+                read[node.fact] = f"x{len(read)}"
+                lines.append(f" {read[node.fact]} = g({node.fact!r}, M)")
+        for i, node in enumerate(self.nodes):
+            kids = [names[j] for j in self.children[i]]
+            if isinstance(node, FindingRef | Ref) and node.if_unknown is None:
+                names.append(kids[0])
+                letters.append(kids[0])
+                continue
+            raw = f"r{i}" if node.if_unknown is not None else f"v{i}"
+            if isinstance(node, Compare):
+                namespace[f"c{i}"] = node.value
+                python = OPERATORS[node.op].python
+                x = read[node.fact]
+                lines.append(f" {raw} = 'u' if {x} is M else ('t' if {x} {python} c{i} else 'f')")
+            elif isinstance(node, Known):
+                test = "in" if node.known else "not in"
+                lines.append(f" {raw} = 't' if {node.fact!r} {test} f else 'f'")
+            elif isinstance(node, All | Any_):
+                stop, go = ("'f'", "'t'") if isinstance(node, All) else ("'t'", "'f'")
+                stops = " or ".join(f"{k} == {stop}" for k in kids)
+                unknowns = " or ".join(f"{k} == 'u'" for k in kids)
+                lines.append(f" {raw} = {stop} if ({stops}) else ('u' if ({unknowns}) else {go})")
+            elif isinstance(node, Not):
+                k = kids[0]
+                lines.append(f" {raw} = 'u' if {k} == 'u' else ('f' if {k} == 't' else 't')")
+            else:  # a finding or a named condition with if_unknown
+                lines.append(f" {raw} = {kids[0]}")
+            names.append(f"v{i}")
+            if node.if_unknown is None:
+                letters.append(f"v{i}")
+            else:
+                counted, value = ("'p'", "'t'") if node.if_unknown else ("'a'", "'f'")
+                lines.append(f" v{i} = {value} if r{i} == 'u' else r{i}")
+                letters.append(f"({counted} if r{i} == 'u' else r{i})")
+        lines.append(f" return ''.join(({', '.join(letters)},))")
+        code = compile("\n".join(lines), "<rsa_rules condition trace>", "exec")
+        exec(code, namespace)  # noqa: S102 - code written above from validated condition nodes
+        function: Callable[[Mapping[str, Any]], str] = namespace["trace"]
+        return function
+
+    def value(self, node: Condition, trace: str) -> Tri:
+        """A node's value in a trace."""
+        return TRACE_LETTERS[trace[self.index[node]]][0]
+
+    def outcome(self, node: Condition, trace: str, memo: dict[Condition, Outcome]) -> Outcome:
+        """A node's outcome tree, read from a trace (shared subtrees are read once)."""
+        hit = memo.get(node)
+        if hit is not None:
+            return hit
+        i = self.index[node]
+        value, raw = TRACE_LETTERS[trace[i]]
+        children = [self.outcome(self.nodes[j], trace, memo) for j in self.children[i]]
+        outcome = Outcome(node, value, raw, children)
+        memo[node] = outcome
+        return outcome

@@ -26,7 +26,22 @@ from typing import Any
 from .._compat import Traversable
 from ..errors import KnowledgeError, KnowledgeProblem
 from .compiler import compile_knowledge, expression_slots
-from .conditions import _OPS, All, Any_, Compare, Condition, FindingRef, Known, Not, Ref
+from .conditions import (
+    MISSING,
+    NOT_MODE,
+    All,
+    Any_,
+    Compare,
+    Condition,
+    FindingRef,
+    Known,
+    Not,
+    Ref,
+    conjunctive,
+    holds_in_mode,
+    leaf_value,
+    mode_of,
+)
 from .loader import KnowledgeBase, Rule, load_knowledge
 
 __all__ = ["LintReport", "lint_knowledge", "opposite_action_witness"]
@@ -232,16 +247,12 @@ class _Regions:
         return self.memo[key]
 
     def _of(self, node: Condition, mode: str) -> Region:
-        if node.if_unknown is True:
-            mode = {"T": "NF", "F": "F", "NT": "F", "NF": "NF"}[mode]
-        elif node.if_unknown is False:
-            mode = {"T": "T", "F": "NT", "NT": "NT", "NF": "T"}[mode]
+        mode = mode_of(node, mode)
         if isinstance(node, Compare | Known):
             return self.leaf(node, mode)
         if isinstance(node, All | Any_):
-            conjunctive = isinstance(node, All) == (mode in ("T", "NF"))
             parts = [self.of(item, mode) for item in node.items]
-            if conjunctive:
+            if conjunctive(node, mode):
                 region: Region = [{}]
                 for part in parts:
                     region = _product(region, part)
@@ -250,29 +261,18 @@ class _Regions:
                 return region
             return _dedupe([box for part in parts for box in part])
         if isinstance(node, Not):
-            return self.of(node.item, {"T": "F", "F": "T", "NT": "NF", "NF": "NT"}[mode])
+            return self.of(node.item, NOT_MODE[mode])
         if isinstance(node, FindingRef | Ref):
             return self.of(self.kb.resolve(node), mode)
         raise TypeError(f"not a condition node: {node!r}")  # pragma: no cover - closed set
 
     def leaf(self, node: Compare | Known, mode: str) -> Region:
-        domain = self.domain(node.fact)
-        known = frozenset(v for v in domain if v is not _ABSENT)
-        if isinstance(node, Known):
-            true_set = known if node.known else frozenset((_ABSENT,))
-            false_set = domain - true_set
-            chosen = true_set if mode in ("T", "NF") else false_set
-        else:
-            test = _OPS[node.op][0]
-            true_set = frozenset(v for v in known if test(v, node.value))
-            false_set = known - true_set
-            chosen = {
-                "T": true_set,
-                "F": false_set,
-                "NT": false_set | {_ABSENT},
-                "NF": true_set | {_ABSENT},
-            }[mode]
-        return [{node.fact: frozenset(chosen)}] if chosen else []
+        chosen = frozenset(
+            v
+            for v in self.domain(node.fact)
+            if holds_in_mode(leaf_value(node, MISSING if v is _ABSENT else v), mode)
+        )
+        return [{node.fact: chosen}] if chosen else []
 
 
 def _product(left: Region, right: Region) -> Region:

@@ -357,6 +357,8 @@ class RuleOutcome(_Result):
     kind: Literal["finding", "recommendation"]
     outcome: Literal["true", "false", "unknown"]
     fired: bool
+    file: str = Field(description="The knowledge-base file that holds the rule.")
+    line: int = Field(description="The line of the rule in that file (from 1).")
 
 
 class EvaluationLink(Protocol):
@@ -388,6 +390,16 @@ class Evaluation(_Result):
         description="Disagreements within the facts (e.g. a kind contradicted by the weeks).",
     )
     fired_rules: list[str] = Field(description="Every rule that fired, in firing order.")
+    condition_trace: str | None = Field(
+        default=None,
+        description=(
+            "The outcome of every condition node of the knowledge base, in its trace order: "
+            "one letter each, t true, f false, u unknown, p or a unknown counted as present "
+            "or absent. Recorded by the engine at every evaluation and checked against what "
+            "fired; explanations, why_not and trace() read it. None: not produced by an "
+            "engine."
+        ),
+    )
 
     relink: ClassVar[Callable[[Evaluation], EvaluationLink] | None] = None
     """Set by :mod:`rsa_rules.engine.explain`: the link of a rebuilt evaluation, from its data."""
