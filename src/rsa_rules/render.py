@@ -36,9 +36,12 @@ def render_text(evaluation: Evaluation) -> str:
     out.append("This is decision support: a clinician reviews the basis of every item.")
     for index, rec in enumerate(evaluation.recommendations, 1):
         out.append("")
-        flag = f"ALERT ({rec.alert_certainty}) " if rec.alert else ""
-        out.append(f"{index}. {flag}{rec.action.upper()} {rec.intervention_label}: {rec.summary}")
-        out.append(f"   rule {rec.rule_id} v{rec.rule_version}; evidence: {rec.evidence.grade}")
+        flag = f"ALERT ({rec.alert_certainty}): " if rec.alert else ""
+        out.append(f"{index}. {flag}{rec.summary}")
+        out.append(
+            f"   {rec.action}: {rec.intervention_label}; rule {rec.rule_id} v{rec.rule_version}; "
+            f"evidence: {rec.evidence.grade}"
+        )
         if rec.detail:
             out.append(f"   {rec.detail}")
         if rec.because:

@@ -31,7 +31,8 @@ LIT = """
 WRONG: dict[str, tuple[str, str]] = {
     "recommended but considered": (
         APS + "\n    Then heparin plus low-dose aspirin is to be considered",
-        "RECOMMEND heparin plus low-dose aspirin: Recommend heparin plus low-dose aspirin",
+        "Recommend heparin plus low-dose aspirin: recurrent pregnancy loss with antiphospholipid "
+        "syndrome [RSA-ANTICOAG-APS; recommend: heparin plus low-dose aspirin]",
     ),
     "no referral": (
         TWO + "\n    Then the patient is referred for specialist review",

@@ -95,7 +95,8 @@ def test_alert_certainty_reaches_text_json_frames_and_cards(
     alert = evaluation.alerts[0]
     assert (alert.rule_id, alert.alert_certainty) == ("RSA-ANTICOAG-ALERT-HEPARIN", certainty)
     assert alert.summary.startswith("If this is to prevent miscarriage: ") == (not reason)
-    assert f"ALERT ({certainty}) AVOID heparin" in evaluation.to_text()
+    assert f"ALERT ({certainty}): " in evaluation.to_text()
+    assert "avoid: heparin;" in evaluation.to_text()
     assert evaluation.to_dict()["recommendations"][0]["alert_certainty"] == certainty
     cards = evaluation.to_cds_cards()
     assert cards[0]["indicator"] == indicator

@@ -108,10 +108,9 @@ def describe_evaluation(evaluation: Evaluation) -> str:
     if not evaluation.recommendations:
         lines.append("no recommendations")
     for number, rec in enumerate(evaluation.recommendations, 1):
-        flag = "ALERT " if rec.alert else ""
+        flag = "ALERT: " if rec.alert else ""
         lines.append(
-            f"{number}. {flag}{rec.action.upper()} {rec.intervention_label} "
-            f"[{rec.rule_id}]: {rec.summary}"
+            f"{number}. {flag}{rec.summary} [{rec.rule_id}; {rec.action}: {rec.intervention_label}]"
         )
     found = ", ".join(_finding_text(f.id, f.value) for f in evaluation.findings)
     lines.append(f"findings: {found or 'none'}")
@@ -124,10 +123,11 @@ def _finding_text(finding_id: str, value: Any) -> str:
 
 def describe_recommendation(rec: Recommendation) -> str:
     """One recommendation with its rule, reasons (down to the input paths) and sources."""
-    flag = "ALERT " if rec.alert else ""
+    flag = "ALERT: " if rec.alert else ""
     lines = [
-        f"{flag}{rec.action.upper()} {rec.intervention_label}: {rec.summary}",
-        f"rule {rec.rule_id} v{rec.rule_version}; evidence: {rec.evidence.grade}",
+        f"{flag}{rec.summary}",
+        f"{rec.action}: {rec.intervention_label}; rule {rec.rule_id} v{rec.rule_version}; "
+        f"evidence: {rec.evidence.grade}",
     ]
     if rec.detail:
         lines.append(rec.detail)

@@ -96,10 +96,10 @@ def _recommendation_html(rank: int, rec: Recommendation) -> str:
     )
     parts = [
         f'<details class="{css}"{" open" if rec.alert or rank == 1 else ""}>',
-        f'<summary>{rank}. {flag}<span class="rsa-action">{escape(rec.action)}</span>'
-        f"<b>{escape(rec.intervention_label)}</b>: {escape(rec.summary)}</summary>",
-        f'<div class="rsa-meta">rule <code>{escape(rec.rule_id)}</code> v{rec.rule_version}; '
-        f"evidence: {escape(rec.evidence.grade)}</div>",
+        f"<summary>{rank}. {flag}<b>{escape(rec.summary)}</b></summary>",
+        f'<div class="rsa-meta"><span class="rsa-action">{escape(rec.action)}</span> '
+        f"{escape(rec.intervention_label)}; rule <code>{escape(rec.rule_id)}</code> "
+        f"v{rec.rule_version}; evidence: {escape(rec.evidence.grade)}</div>",
     ]
     if rec.detail:
         parts.append(f"<p>{escape(rec.detail)}</p>")

@@ -597,10 +597,9 @@ class Explainer:
             )
         text = fact.text
         if not failing and isinstance(node, Compare) and node.op in ("lt", "lte", "gt", "gte"):
-            text += f" (rule: {_describe(node, '').strip()})"
+            text += f" (threshold: {_describe(node, '').strip()})"
         if failing and isinstance(node, Compare):
-            needed = _describe(node, spec.label)
-            text += f" (needed: {needed})" if value is Tri.FALSE else f" (needed: not {needed})"
+            text += f" (needed: {_describe(node, spec.label, negate=value is not Tri.FALSE)})"
         return Reason.model_construct(
             kind="fact",
             id=name,
@@ -779,7 +778,12 @@ def _restate(reason: Reason, status: ReasonStatus) -> Reason:
     )
 
 
-def _describe(node: Compare, label: str) -> str:
+def _describe(node: Compare, label: str, negate: bool = False) -> str:
+    """A comparison as a clinician reads it: "at least 2", "not thrombosis history"; never
+    a parameter name (the threshold's source is in the rule's citations)."""
+    if isinstance(node.value, bool) and node.op in ("eq", "ne"):
+        wanted = node.value == (node.op == "eq")
+        return label if wanted != negate else f"not {label}"
     words = {
         "eq": "",
         "ne": "not ",
@@ -794,6 +798,5 @@ def _describe(node: Compare, label: str) -> str:
     shown = (
         ", ".join(show_value(v) for v in value) if isinstance(value, tuple) else show_value(value)
     )
-    if node.param:
-        shown += f" (parameter {node.param})"
-    return f"{label} {words[node.op]}{shown}".strip()
+    text = f"{label} {words[node.op]}{shown}".strip()
+    return f"not {text}" if negate else text
