@@ -11,9 +11,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from rsa_rules.models.facts import Intervention
+from rsa_rules.knowledge.loader import load_knowledge
 
-INTERVENTIONS: tuple[str, ...] = Intervention.__args__  # type: ignore[attr-defined]
+INTERVENTIONS: tuple[str, ...] = tuple(load_knowledge().interventions)
 _BASE = date(2025, 6, 1)
 
 weeks = st.one_of(

@@ -28,12 +28,11 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from ._version import __version__
-from .engine import Engine
+from .engine import Engine, facts_json_schema
 from .errors import FactsError, KnowledgeError, UnknownInterventionError
 from .jsontext import JsonTextError, loads_strict
 from .knowledge.lint import format_report, lint_knowledge
 from .limits import MAX_DOCUMENT_BYTES
-from .models.facts import PatientFacts
 
 __all__ = ["main"]
 
@@ -83,7 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     lint = commands.add_parser("lint", help="validate and prove a knowledge base")
     lint.add_argument("rules_dir", nargs="?", help="directory (default: the bundled one)")
 
-    commands.add_parser("schema", help="print the JSON Schema of the facts document")
+    schema = commands.add_parser("schema", help="print the JSON Schema of the facts document")
+    schema.add_argument(
+        "--rules", help="knowledge base whose interventions it lists (default: the bundled one)"
+    )
 
     serve = commands.add_parser("serve", help="run the CDS Hooks 2.0 service")
     from .service.commandline import add_serve_arguments
@@ -200,7 +202,8 @@ def _run(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "schema":
-            print(json.dumps(PatientFacts.model_json_schema(), indent=2))
+            kb = Engine(args.rules).knowledge if args.rules else None
+            print(json.dumps(facts_json_schema(kb), indent=2))
             return EXIT_OK
         if args.command in ("serve", "audit"):
             try:

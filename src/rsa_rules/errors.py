@@ -93,12 +93,19 @@ class UnknownInterventionError(RsaRulesError, ValueError):
     """An intervention id that is not in the knowledge base's vocabulary."""
 
     def __init__(
-        self, intervention: str, known: Sequence[str], *, spellings: Sequence[str] = ()
+        self,
+        intervention: str,
+        known: Sequence[str],
+        *,
+        spellings: Sequence[str] = (),
+        knowledge: str | None = None,
     ) -> None:
         self.intervention = intervention
         self.known = list(known)
         hint = _closest(intervention, [*known, *spellings])
         message = f"unknown intervention {intervention!r}"
+        if knowledge:
+            message += f" in knowledge base {knowledge}"
         if hint:
             message += f"; did you mean {hint!r}?"
         message += f" (known: {', '.join(known)})"

@@ -195,6 +195,9 @@ def test_schema_is_a_json_schema_with_descriptions(capsys: pytest.CaptureFixture
     loss = schema["$defs"]["PregnancyLoss"]["properties"]
     assert "description" in loss["kind"]
     assert "weeks" in json.dumps(loss["gestational_weeks"])
+    intervention = schema["$defs"]["Treatment"]["properties"]["intervention"]
+    assert intervention["enum"] == list(rsa_rules.default_engine().knowledge.interventions)
+    del intervention["enum"]  # the vocabulary's ids, added to the model's own schema
     assert schema == rsa_rules.PatientFacts.model_json_schema()
 
 

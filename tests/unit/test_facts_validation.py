@@ -310,11 +310,11 @@ def test_real_dates_accepted(where: str) -> None:
     ),
     pytest.param(
         Bad(
-            {"treatments": [{"intervention": "aspirin", "status": "proposed"}]},
+            {"treatments": [{"intervention": "Heparin!", "status": "proposed"}]},
             "treatments.0.intervention",
-            "'low-dose-aspirin'",
+            "should match pattern",
         ),
-        id="intervention",
+        id="intervention-form",
     ),
     pytest.param(
         Bad(
@@ -363,6 +363,21 @@ def test_real_dates_accepted(where: str) -> None:
 )
 def test_unknown_enum_value_rejected(case: Bad) -> None:
     check_rejected(case)
+
+
+def test_an_intervention_outside_the_vocabulary_is_refused_by_the_engine() -> None:
+    """The model reads an id's form; which ids exist is the knowledge base's vocabulary, which
+    the engine checks, naming the id a known name stands for."""
+    named = {"treatments": [{"intervention": "aspirin", "status": "proposed"}]}
+    assert PatientFacts.model_validate(named).treatments is not None
+    problems = evaluate_problems(named)
+    assert [path for path, _ in problems] == ["treatments.0.intervention"]
+    assert "a name of the intervention 'low-dose-aspirin', not its id" in problems[0][1]
+    unknown = {"treatments": [{"intervention": "heparine", "status": "proposed"}]}
+    (problem,) = evaluate_problems(unknown)
+    assert problem[0] == "treatments.0.intervention"
+    assert "unknown intervention 'heparine' in knowledge base rsa-default" in problem[1]
+    assert "did you mean 'heparin'?" in problem[1]
 
 
 # -- unknown fields, at every level --------------------------------------------------------

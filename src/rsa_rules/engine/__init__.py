@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .._compat import Traversable
-from ..errors import FactsError
+from ..errors import FactsError, UnknownInterventionError
 from ..knowledge.compiler import (
     FACT_MARKER,
     SESSION_RULE,
@@ -25,6 +25,7 @@ from ..knowledge.compiler import (
     encode_record,
 )
 from ..knowledge.loader import KnowledgeBase, load_knowledge
+from ..knowledge.names import normalise
 from ..knowledge.trace import KnowledgeTrace
 from ..limits import oversize
 from ..models.facts import PatientFacts
@@ -33,7 +34,14 @@ from ._durable import Dispatch, DurableRuleset
 from .explain import Explainer
 from .facts import EngineFact, FactDeriver
 
-__all__ = ["Engine", "default_engine", "future_dates", "validate_facts"]
+__all__ = [
+    "Engine",
+    "default_engine",
+    "facts_json_schema",
+    "future_dates",
+    "unknown_interventions",
+    "validate_facts",
+]
 
 
 class Engine:
@@ -68,7 +76,7 @@ class Engine:
         compared here: a disagreement raises :class:`~rsa_rules.EngineError` (an engine
         defect), never a result.
         """
-        patient = validate_facts(facts, as_of)
+        patient = validate_facts(facts, as_of, self.knowledge)
         derived = self._deriver.derive(patient)
         values = {name: fact.value for name, fact in derived.items()}
         trace = self.trace_plan.run(values)
@@ -104,11 +112,15 @@ def default_engine() -> Engine:
 
 
 def validate_facts(
-    facts: Mapping[str, Any] | PatientFacts, as_of: date | None = None
+    facts: Mapping[str, Any] | PatientFacts,
+    as_of: date | None = None,
+    knowledge: KnowledgeBase | None = None,
 ) -> PatientFacts:
     """Validate a facts document; every problem is named by its field path.
 
     ``as_of`` (default: today) is the evaluation date: a date after it is an error.
+    ``knowledge`` (default: the bundled knowledge base) names the interventions a treatment
+    may be: an id outside its vocabulary is an error.
     """
     if as_of is not None and (isinstance(as_of, datetime) or not isinstance(as_of, date)):
         raise TypeError(f"as_of must be a datetime.date, not {type(as_of).__name__}")
@@ -126,10 +138,45 @@ def validate_facts(
             raise FactsError(
                 [(_path(item["loc"]), _message(item["msg"])) for item in error.errors()]
             ) from None
-    future = future_dates(patient, as_of or date.today())
-    if future:
-        raise FactsError(future)
+    problems = unknown_interventions(patient, knowledge or default_engine().knowledge)
+    problems.extend(future_dates(patient, as_of or date.today()))
+    if problems:
+        raise FactsError(problems)
     return patient
+
+
+def unknown_interventions(patient: PatientFacts, kb: KnowledgeBase) -> list[tuple[str, str]]:
+    """Every treatment whose intervention is not an id of the knowledge base's vocabulary.
+
+    A name of an intervention that is not its id ("aspirin") is named with its id: the facts
+    take ids only, so nothing is read as something it was not written as."""
+    if not patient.treatments:
+        return []
+    known = list(kb.interventions)
+    where = f"{kb.name} {kb.version}"
+    problems: list[tuple[str, str]] = []
+    for index, treatment in enumerate(patient.treatments):
+        word = treatment.intervention
+        if word in kb.interventions:
+            continue
+        named = kb.intervention_names.get(normalise(word))
+        message = (
+            f"{word!r} is a name of the intervention {named!r}, not its id: the facts take the "
+            f"id (knowledge base {where})"
+            if named is not None
+            else UnknownInterventionError(word, known, knowledge=where).args[0]
+        )
+        problems.append((f"treatments.{index}.intervention", message))
+    return problems
+
+
+def facts_json_schema(kb: KnowledgeBase | None = None) -> dict[str, Any]:
+    """The JSON Schema of the facts format, with the intervention ids of ``kb`` (default:
+    the bundled knowledge base) as the treatment's ``enum``."""
+    schema = PatientFacts.model_json_schema()
+    ids = list((kb or default_engine().knowledge).interventions)
+    schema["$defs"]["Treatment"]["properties"]["intervention"]["enum"] = ids
+    return schema
 
 
 def future_dates(patient: PatientFacts, as_of: date) -> list[tuple[str, str]]:

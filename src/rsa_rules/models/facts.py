@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -77,36 +78,12 @@ _ISCN = re.compile(r"^\s*\d{2}\s*(,|$)")
 LossKind = Literal["biochemical", "miscarriage", "fetal-death", "ectopic", "molar"]
 FetalKaryotype = Literal["normal", "abnormal", "unbalanced-structural", "failed"]
 Genotype = Literal["negative", "heterozygous", "homozygous"]
-Intervention = Literal[
-    "heparin-plus-low-dose-aspirin",
-    "heparin",
-    "low-dose-aspirin",
-    "ivig",
-    "lymphocyte-immunotherapy",
-    "progesterone",
-    "antiphospholipid-testing",
-    "antiphospholipid-repeat-testing",
-    "inherited-thrombophilia-testing",
-    "thyroid-testing",
-    "uterine-assessment",
-    "cytogenetic-testing",
-    "rh-immunoglobulin",
-    "rh-status-testing",
-    "parental-karyotype",
-    "immunological-testing",
-    "infection-screening",
-    "sperm-dna-testing",
-    "expectant-management",
-    "tissue-removal",
-    "urgent-evaluation",
-    "grief-counselling",
-    "smoking-cessation",
-    "substance-avoidance",
-    "glycaemic-control",
-    "nutrition-support",
-    "early-prenatal-care",
-    "specialist-review",
-]
+INTERVENTION_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+Intervention = Annotated[str, StringConstraints(pattern=INTERVENTION_ID, max_length=80)]
+"""An intervention id: lower-case words joined by hyphens. Which ids exist is the knowledge
+base's vocabulary (``rules/vocabulary.yaml``), not this model: an engine checks them when it
+validates facts (:func:`rsa_rules.engine.validate_facts`), so a knowledge base that adds an
+intervention needs no change here."""
 AplTest = Literal[
     "lupus-anticoagulant",
     "anticardiolipin-igg",
@@ -395,7 +372,12 @@ class Contraindications(_Facts):
 class Treatment(_Facts):
     """A treatment or investigation that is proposed, ordered, active or completed."""
 
-    intervention: Intervention = Field(description="An intervention id of the vocabulary.")
+    intervention: Intervention = Field(
+        description=(
+            "An intervention id of the knowledge base's vocabulary (rsa-rules schema lists "
+            "those of the bundled one)."
+        )
+    )
     status: Literal["proposed", "ordered", "active", "completed"] = Field(
         description="proposed, ordered, active or completed."
     )
