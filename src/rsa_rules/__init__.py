@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from . import adapters, render  # noqa: F401 - they register the result renderers
+from . import rendering  # noqa: F401 - it registers the result renderers
 from ._version import __version__
 from .cohort import evaluate_many
 from .engine import Engine, default_engine

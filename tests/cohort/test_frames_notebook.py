@@ -11,10 +11,12 @@ import matplotlib
 import pytest
 
 import rsa_rules
-from rsa_rules.cohort.frames import DTYPES, EVALUATION_COLUMNS, cohort_frame, empty_audit_frame
-from rsa_rules.cohort.notebook import _citation_link, evaluation_html, plot_alerts, plot_rules
+from rsa_rules.cohort.frames import DTYPES, cohort_frame, empty_audit_frame
+from rsa_rules.cohort.notebook import plot_alerts, plot_rules
 from rsa_rules.cohort.records import ROW_COLUMNS, AdherenceSummary
 from rsa_rules.models.results import Citation
+from rsa_rules.rendering.frames import EVALUATION_COLUMNS
+from rsa_rules.rendering.html import _citation_link, evaluation_html
 
 from ..conftest import load_example
 

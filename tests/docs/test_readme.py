@@ -39,8 +39,10 @@ def test_the_shown_output_is_what_the_main_command_prints() -> None:
     shown = _blocks("text")[0]
     for line in shown.splitlines():
         text = line.rstrip()
-        if not text or text.endswith("..."):
-            continue  # abbreviated in the README
+        if not text:
+            continue
+        # A line abbreviated in the README ("...") is compared up to the abbreviation.
+        text = text.removesuffix("...").rstrip()
         # The knowledge base's digest changes with every edit of rules/: compare the rest.
         text = re.sub(r"\([0-9a-f]{12}\)$", "", text).rstrip()
         assert text in done.stdout, text

@@ -27,7 +27,7 @@ LAYERS: dict[str, int] = {
     "knowledge": 2,
     "rules": 2,
     "engine": 3,
-    "render": 4,
+    "rendering": 4,
     "adapters": 4,
     "fhir": 4,
     "service": 5,

@@ -5,8 +5,9 @@
   result naming the field for invalid facts.
 * :func:`audit_jsonl` (``rsa-rules audit``): JSON Lines in, Parquet audit rows (one per
   patient per recommendation; :data:`ROW_COLUMNS`) and an :class:`AdherenceSummary` out.
-* :mod:`rsa_rules.cohort.frames`: pandas DataFrames of an evaluation, a cohort, an audit.
-* :mod:`rsa_rules.cohort.notebook`: HTML for notebooks, bar charts of alerts and rules.
+* :mod:`rsa_rules.cohort.frames`: pandas DataFrames of a cohort and of an audit.
+* :mod:`rsa_rules.cohort.notebook`: bar charts of alerts and rules (an evaluation's own HTML
+  and frame are in :mod:`rsa_rules.rendering`).
 * :mod:`rsa_rules.cohort.on_dask`: the same audit on a Dask cluster.
 
 pandas, pyarrow, tqdm, matplotlib and Dask come with ``pip install 'rsa-rules[cohort]'``;
@@ -15,9 +16,6 @@ they are imported only by the functions that use them.
 
 from __future__ import annotations
 
-from typing import Any
-
-from ..models.results import Evaluation, register_renderer
 from .audit import audit_jsonl
 from .parallel import evaluate_many
 from .records import (
@@ -28,23 +26,6 @@ from .records import (
     RecommendationRow,
     Record,
 )
-
-
-def _frame(evaluation: Evaluation) -> Any:
-    # Imported when first used: pandas comes with the cohort extra.
-    from .frames import evaluation_frame
-
-    return evaluation_frame(evaluation)
-
-
-def _html(evaluation: Evaluation) -> str:
-    from .notebook import evaluation_html
-
-    return evaluation_html(evaluation)
-
-
-register_renderer("frame", _frame)
-register_renderer("html", _html)
 
 __all__ = [
     "ROW_COLUMNS",

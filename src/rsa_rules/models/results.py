@@ -83,8 +83,8 @@ _RENDERERS: dict[str, Callable[..., Any]] = {}
 
 
 def register_renderer(kind: RendererKind, render: Callable[..., Any]) -> None:
-    """The renderers live above the models (:mod:`rsa_rules.render`, the CDS Hooks adapter,
-    the cohort tools) and register here when the package is imported, so that the models'
+    """The renderers live above the models (:mod:`rsa_rules.rendering`: text, HTML, frames,
+    CDS Hooks cards) and register here when the package is imported, so that the models'
     convenience methods (``to_text``, ``to_cds_cards``, ``to_frame``, ``_repr_html_``) reach
     them without importing anything above their own layer."""
     _RENDERERS[kind] = render

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .models.results import Citation, Evaluation, Reason, WhyNot, register_renderer
+from ..models.results import Citation, Evaluation, Reason, WhyNot
 
 __all__ = ["render_text", "render_why_not"]
 
@@ -100,7 +100,3 @@ def render_why_not(answer: WhyNot) -> str:
     for rec in answer.related:
         out.append(f"- related: {rec.action} {rec.intervention} ({rec.rule_id}): {rec.summary}")
     return "\n".join(out) + "\n"
-
-
-register_renderer("text", render_text)
-register_renderer("why-not text", render_why_not)
