@@ -4,11 +4,14 @@ Every problem is collected with its file, line, rule id and field before one
 :class:`~rsa_rules.errors.KnowledgeError` is raised, so a knowledge engineer sees them all
 at once. The default knowledge base ships inside the package (``rsa_rules.rules``) and is
 found with :mod:`importlib.resources`.
+
+Its helpers, one job each: :mod:`.yaml_lines` (a YAML file with the line of every node),
+:mod:`.condition_reader` (a condition read and its names checked) and :mod:`.references`
+(no rule in force reads a draft, no reference goes in a circle).
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import importlib.resources
 import re
@@ -24,20 +27,18 @@ from pydantic import BaseModel, ValidationError
 from .._compat import Traversable
 from ..errors import KnowledgeError, KnowledgeProblem, UnknownInterventionError
 from . import schema
+from .condition_reader import ConditionReader, Where, hint
 from .conditions import (
-    OPERATORS,
     All,
     Any_,
-    Compare,
     Condition,
     FindingRef,
-    Known,
     Not,
     Ref,
-    references,
 )
 from .names import aliases, normalise
-from .yaml_guard import refuse_aliases
+from .references import circular_references, drafts_in_force
+from .yaml_lines import YamlDocument
 
 __all__ = [
     "REASONS_BY_CONTEXT",
@@ -49,7 +50,6 @@ __all__ = [
     "treatment_fact",
 ]
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 M = TypeVar("M", bound=BaseModel)
 
@@ -223,50 +223,6 @@ def _as_traversable(path: str | Path | Traversable) -> Traversable:
     return path
 
 
-class _Document:
-    """One YAML file: its data and the line of every node, by path."""
-
-    def __init__(self, name: str, text: str) -> None:
-        self.name = name
-        refuse_aliases(text)  # before composing: an alias bomb is refused, never expanded
-        loader = _Loader(text)
-        try:
-            node = loader.get_single_node()
-            self.data: Any = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-        self.lines: dict[tuple[Any, ...], int] = {}
-        self.repeated_keys: list[tuple[tuple[Any, ...], str, int]] = []
-        if node is not None:
-            self._index(node, ())
-
-    def _index(self, node: yaml.Node, path: tuple[Any, ...]) -> None:
-        self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            seen: set[Any] = set()
-            for key, value in node.value:
-                line = key.start_mark.line + 1
-                if key.value in seen:
-                    # YAML would keep the last value silently: a knowledge base refuses it.
-                    self.repeated_keys.append((path, str(key.value), line))
-                    continue
-                seen.add(key.value)
-                key_path = (*path, key.value)  # not lines[(*path, ...)]: mypy on 3.10 refuses it
-                self.lines[key_path] = line
-                self._index(value, key_path)
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                self._index(item, (*path, index))
-
-    def line(self, path: Sequence[Any]) -> int | None:
-        probe = tuple(path)
-        while probe:
-            if probe in self.lines:
-                return self.lines[probe]
-            probe = probe[:-1]
-        return self.lines.get(())
-
-
 class _Reader:
     def __init__(self, root: Traversable) -> None:
         self.root = root
@@ -276,7 +232,7 @@ class _Reader:
     # -- small helpers ----------------------------------------------------------------
     def problem(
         self,
-        doc: _Document | str,
+        doc: YamlDocument | str,
         message: str,
         *,
         rule_id: str | None = None,
@@ -289,7 +245,7 @@ class _Reader:
             KnowledgeProblem(name, message, rule_id=rule_id, field=field_name, line=line)
         )
 
-    def document(self, name: str) -> _Document | None:
+    def document(self, name: str) -> YamlDocument | None:
         node = self.root
         for part in name.split("/"):
             node = node / part
@@ -303,7 +259,7 @@ class _Reader:
             return None
         self.hasher.update(name.encode() + b"\0" + text.encode() + b"\0")
         try:
-            doc = _Document(name, text)
+            doc = YamlDocument(name, text)
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
@@ -327,7 +283,7 @@ class _Reader:
             )
         return doc
 
-    def model(self, doc: _Document | None, model: type[M]) -> M | None:
+    def model(self, doc: YamlDocument | None, model: type[M]) -> M | None:
         if doc is None:
             return None
         try:
@@ -374,7 +330,7 @@ class _Reader:
         ):
             raise KnowledgeError(self.problems)
 
-        rule_docs: list[tuple[_Document, schema.RuleFile]] = []
+        rule_docs: list[tuple[YamlDocument, schema.RuleFile]] = []
         raw_rules: list[dict[str, Any]] = []
         for name in pack.rule_files:
             doc = self.document(name)
@@ -412,7 +368,7 @@ class _Reader:
                         "vocabulary.yaml",
                         f"intervention group {group.id!r}: {member!r} is not an intervention "
                         "of the vocabulary (and a group id may not be one)"
-                        f"{_hint(member, intervention_ids)}",
+                        f"{hint(member, intervention_ids)}",
                         field_name=f"intervention_groups.{number}",
                     )
         entries: list[schema.VocabularyItem | schema.InterventionGroup] = [
@@ -452,7 +408,7 @@ class _Reader:
         parsed_definitions: dict[str, Condition] = {}
         texts: dict[str, str] = {}
         for index, definition in enumerate(definitions.definitions):
-            where = _Where(definitions_doc, None, ("definitions", index, "when"), "when")
+            where = Where(definitions_doc, None, ("definitions", index, "when"), "when")
             node = ctx.condition(definition.when, where)
             if node is not None:
                 parsed_definitions[definition.name] = node
@@ -510,47 +466,24 @@ class _Reader:
             drafts=tuple(drafts),
         )
         if not self.problems:
-            _check_no_draft_is_used(kb, self)
+            self.problems.extend(drafts_in_force(kb))
         if not self.problems:
-            _check_cycles(kb, self)
+            self.problems.extend(circular_references(kb))
         if self.problems:
             raise KnowledgeError(self.problems)
         return kb
 
 
-def _rules_of(doc: _Document) -> list[dict[str, Any]]:
+def _rules_of(doc: YamlDocument) -> list[dict[str, Any]]:
     rules = doc.data.get("rules", []) if isinstance(doc.data, dict) else []
     return [r if isinstance(r, dict) else {} for r in rules]
 
 
-@dataclass
-class _Where:
-    doc: _Document | None
-    rule_id: str | None
-    path: tuple[Any, ...]
-    field_name: str
-
-
-@dataclass
-class _Context:
+@dataclass(kw_only=True)
+class _Context(ConditionReader):
     reader: _Reader
     sources: dict[str, schema.SourceSpec]
     vocabulary: schema.VocabularyFile
-    parameters: dict[str, schema.ParameterSpec]
-    facts: dict[str, schema.FactSpec]
-    finding_ids: set[str] = field(default_factory=set)
-    rule_ids: set[str] = field(default_factory=set)
-    definition_names: set[str] = field(default_factory=set)
-
-    def fail(self, where: _Where, message: str, suffix: Sequence[Any] = ()) -> None:
-        path = (*where.path, *suffix)
-        field_name = where.field_name + "".join(f".{p}" for p in suffix)
-        if where.doc is None:  # pragma: no cover - documents are always known here
-            self.reader.problem("?", message, rule_id=where.rule_id, field_name=field_name)
-            return
-        self.reader.problem(
-            where.doc, message, rule_id=where.rule_id, path=path, field_name=field_name
-        )
 
     def check_unique(self, file: str, ids: Iterable[str]) -> None:
         seen: set[str] = set()
@@ -566,175 +499,22 @@ class _Context:
             if source not in self.sources:
                 self.reader.problem(
                     file,
-                    f"unknown source {source!r}{_hint(source, self.sources)} "
+                    f"unknown source {source!r}{hint(source, self.sources)} "
                     "(every citation must be in bibliography.yaml)",
                     rule_id=rule_id,
                     field_name=field_name,
                 )
 
     # -- conditions ---------------------------------------------------------------------
-    def condition(self, raw: Any, where: _Where) -> Condition | None:
-        if not isinstance(raw, dict) or not raw:
-            self.fail(where, "a condition is a mapping (fact/finding/ref/all/any/not)")
-            return None
-        raw = dict(raw)
-        if_unknown = raw.pop("if_unknown", None)
-        if if_unknown is not None and not isinstance(if_unknown, bool):
-            self.fail(where, "if_unknown is true or false", ("if_unknown",))
-            return None
-        heads = [
-            k for k in ("fact", "finding", "ref", "indicated", "all", "any", "not") if k in raw
-        ]
-        if len(heads) != 1:
-            self.fail(
-                where,
-                "a condition has exactly one of fact, finding, ref, indicated, all, any, not; "
-                f"got {sorted(raw)}",
-            )
-            return None
-        head = heads[0]
-        if head in ("all", "any"):
-            items = raw.pop(head)
-            if raw:
-                self.fail(where, f"unexpected keys beside {head}: {sorted(raw)}")
-                return None
-            if not isinstance(items, list) or not items:
-                self.fail(where, f"{head} takes a non-empty list of conditions", (head,))
-                return None
-            parsed = [
-                self.condition(
-                    item,
-                    _Where(
-                        where.doc,
-                        where.rule_id,
-                        (*where.path, head, i),
-                        f"{where.field_name}.{head}.{i}",
-                    ),
-                )
-                for i, item in enumerate(items)
-            ]
-            if any(p is None for p in parsed):
-                return None
-            nodes = tuple(p for p in parsed if p is not None)
-            return (All if head == "all" else Any_)(nodes, if_unknown=if_unknown)
-        if head == "not":
-            inner = self.condition(
-                raw.pop("not"),
-                _Where(where.doc, where.rule_id, (*where.path, "not"), f"{where.field_name}.not"),
-            )
-            if raw:
-                self.fail(where, f"unexpected keys beside not: {sorted(raw)}")
-                return None
-            return None if inner is None else Not(inner, if_unknown=if_unknown)
-        if head == "finding":
-            name = raw.pop("finding")
-            if raw:
-                self.fail(where, f"unexpected keys beside finding: {sorted(raw)}")
-                return None
-            if name not in self.finding_ids:
-                self.fail(
-                    where, f"unknown finding {name!r}{_hint(name, self.finding_ids)}", ("finding",)
-                )
-                return None
-            # A finding is established or not: referring to one is never UNKNOWN.
-            return FindingRef(name, if_unknown=False if if_unknown is None else if_unknown)
-        if head in ("ref", "indicated"):
-            name = raw.pop(head)
-            if raw:
-                self.fail(where, f"unexpected keys beside {head}: {sorted(raw)}")
-                return None
-            known = self.definition_names if head == "ref" else self.rule_ids
-            if name not in known:
-                what = "definition" if head == "ref" else "rule"
-                self.fail(where, f"unknown {what} {name!r}{_hint(name, known)}", (head,))
-                return None
-            if head == "indicated" and if_unknown is None:
-                if_unknown = False  # a rule indicates it, or it does not
-            return Ref(
-                name, kind="definition" if head == "ref" else "indication", if_unknown=if_unknown
-            )
-        return self.compare(raw, where, if_unknown)
-
-    def compare(
-        self, raw: dict[str, Any], where: _Where, if_unknown: bool | None
-    ) -> Condition | None:
-        name = raw.pop("fact")
-        spec = self.facts.get(name) if isinstance(name, str) else None
-        if spec is None:
-            self.fail(where, f"unknown fact {name!r}{_hint(str(name), self.facts)}", ("fact",))
-            return None
-        if "known" in raw:
-            known = raw.pop("known")
-            if raw or not isinstance(known, bool):
-                self.fail(where, "known takes true or false and nothing beside it", ("known",))
-                return None
-            return Known(name, known, if_unknown=if_unknown)
-        ops = [k for k in raw if k in OPERATORS]
-        if len(ops) != 1 or len(raw) != 1:
-            self.fail(
-                where,
-                f"a fact condition has one operator of {', '.join(OPERATORS)} or known; "
-                f"got {sorted(raw)}",
-            )
-            return None
-        op = ops[0]
-        value = raw[op]
-        param = None
-        if isinstance(value, dict) and set(value) == {"param"}:
-            param = value["param"]
-            if param not in self.parameters:
-                self.fail(
-                    where, f"unknown parameter {param!r}{_hint(str(param), self.parameters)}", (op,)
-                )
-                return None
-            value = self.parameters[param].value
-        if op in ("in", "not_in"):
-            if not isinstance(value, list | tuple) or not value:
-                self.fail(where, f"{op} takes a non-empty list", (op,))
-                return None
-            for item in value:
-                if not self.value_fits(spec, item, where, op):
-                    return None
-            return Compare(name, op, tuple(value), param, if_unknown=if_unknown)
-        if not self.value_fits(spec, value, where, op):
-            return None
-        if op in ("lt", "lte", "gt", "gte") and spec.type not in ("integer", "number"):
-            self.fail(where, f"{op} needs a numeric fact; {name} is {spec.type}", (op,))
-            return None
-        return Compare(name, op, value, param, if_unknown=if_unknown)
-
-    def value_fits(self, spec: schema.FactSpec, value: Any, where: _Where, op: str) -> bool:
-        kind = spec.type
-        ok = (
-            (kind == "boolean" and isinstance(value, bool))
-            or (
-                kind in ("integer", "number")
-                and isinstance(value, int | float)
-                and not isinstance(value, bool)
-            )
-            or (kind in ("text", "date") and isinstance(value, str))
-        )
-        if ok and spec.values is not None and value not in spec.values:
-            self.fail(
-                where,
-                f"{value!r} is not a value of {spec.name} ({', '.join(spec.values)})"
-                f"{_hint(str(value), spec.values)}",
-                (op,),
-            )
-            return False
-        if not ok:
-            self.fail(where, f"{value!r} does not fit fact {spec.name} of type {kind}", (op,))
-        return ok
-
     # -- rules --------------------------------------------------------------------------
     def rule(
-        self, doc: _Document, spec: schema.RuleSpec, index: int, order: int, topic: str
+        self, doc: YamlDocument, spec: schema.RuleSpec, index: int, order: int, topic: str
     ) -> Rule | None:
         base = ("rules", index)
         before = len(self.reader.problems)
 
-        def where(*suffix: Any) -> _Where:
-            return _Where(doc, spec.id, (*base, *suffix), ".".join(str(s) for s in suffix))
+        def where(*suffix: Any) -> Where:
+            return Where(doc, spec.id, (*base, *suffix), ".".join(str(s) for s in suffix))
 
         def need(ok: bool, message: str, *suffix: Any) -> None:
             if not ok:
@@ -763,7 +543,7 @@ class _Context:
             need(
                 output.intervention in interventions,
                 f"intervention {output.intervention!r} is not in the vocabulary"
-                f"{_hint(output.intervention, interventions)}",
+                f"{hint(output.intervention, interventions)}",
                 "then",
                 i,
                 "intervention",
@@ -806,21 +586,21 @@ class _Context:
             if value is not None:
                 need(
                     value in self.facts,
-                    f"unknown fact {value!r}{_hint(value, self.facts)}",
+                    f"unknown fact {value!r}{hint(value, self.facts)}",
                     fact_field,
                 )
         if spec.list_unknown is not None:
             for i, name in enumerate((*spec.list_unknown.facts, *spec.list_unknown.optional_facts)):
                 need(
                     name in self.facts,
-                    f"unknown fact {name!r}{_hint(name, self.facts)}",
+                    f"unknown fact {name!r}{hint(name, self.facts)}",
                     "list_unknown",
                     i,
                 )
         for i, blocked in enumerate(spec.blocks):
             need(
                 blocked in self.rule_ids,
-                f"unknown rule {blocked!r}{_hint(blocked, self.rule_ids)}",
+                f"unknown rule {blocked!r}{hint(blocked, self.rule_ids)}",
                 "blocks",
                 i,
             )
@@ -828,7 +608,7 @@ class _Context:
             if citation.source not in self.sources:
                 self.fail(
                     where("citations", i, "source"),
-                    f"unknown source {citation.source!r}{_hint(citation.source, self.sources)}",
+                    f"unknown source {citation.source!r}{hint(citation.source, self.sources)}",
                 )
         for i, conflict in enumerate(spec.evidence.conflicts):
             if conflict.source not in self.sources:
@@ -881,10 +661,10 @@ class _Context:
             emphasis=tuple((c, t) for c, t in emphasis if c is not None),
         )
 
-    def check_placeholders(self, text: str, where: _Where) -> None:
+    def check_placeholders(self, text: str, where: Where) -> None:
         for name in _PLACEHOLDER.findall(text):
             if name not in self.facts:
-                self.fail(where, f"placeholder {{{name}}} names no fact{_hint(name, self.facts)}")
+                self.fail(where, f"placeholder {{{name}}} names no fact{hint(name, self.facts)}")
 
 
 def _spellings(items: Iterable[schema.VocabularyItem]) -> Iterator[tuple[str, str]]:
@@ -892,88 +672,3 @@ def _spellings(items: Iterable[schema.VocabularyItem]) -> Iterator[tuple[str, st
     for item in items:
         for spelling in (*aliases(item.id, item.label), *item.synonyms):
             yield item.id, spelling
-
-
-def _check_no_draft_is_used(kb: KnowledgeBase, reader: _Reader) -> None:
-    """A draft rule never fires, so nothing in force may read its finding or indication."""
-    if not kb.drafts:
-        return
-    draft_findings = {rule.spec.finding: rule.id for rule in kb.drafts if rule.spec.finding}
-    draft_ids = {rule.id for rule in kb.drafts}
-
-    def drafts_in(node: Condition) -> Iterator[str]:
-        for ref in references(node):
-            if isinstance(ref, FindingRef) and ref.finding in draft_findings:
-                yield f"finding {ref.finding} (of draft rule {draft_findings[ref.finding]})"
-            elif isinstance(ref, Ref) and ref.kind == "indication" and ref.name in draft_ids:
-                yield f"the indication of draft rule {ref.name}"
-
-    def conditions(rule: Rule) -> Iterator[Condition]:
-        yield rule.condition
-        yield from rule.blockers
-        if rule.alert_unless is not None:
-            yield rule.alert_unless
-        for condition, _ in (*rule.notes_when, *rule.emphasis):
-            yield condition
-
-    for rule in kb.rules:
-        used = dict.fromkeys(name for node in conditions(rule) for name in drafts_in(node))
-        for name in used:
-            reader.problems.append(
-                KnowledgeProblem(
-                    rule.file,
-                    f"reads {name}; a draft rule never fires: make it active or remove the "
-                    "reference",
-                    rule_id=rule.id,
-                    field="when",
-                    line=rule.line,
-                )
-            )
-    for name, node in kb.definitions.items():
-        for used_name in dict.fromkeys(drafts_in(node)):
-            reader.problems.append(
-                KnowledgeProblem(
-                    "definitions.yaml",
-                    f"definition {name} reads {used_name}; a draft rule never fires",
-                    field="when",
-                )
-            )
-
-
-def _check_cycles(kb: KnowledgeBase, reader: _Reader) -> None:
-    """Findings and definitions may refer to each other, but never in a circle."""
-    state: dict[int, int] = {}
-
-    def visit(node: Condition, trail: tuple[str, ...]) -> None:
-        if isinstance(node, All | Any_):
-            for item in node.items:
-                visit(item, trail)
-        elif isinstance(node, Not):
-            visit(node.item, trail)
-        elif isinstance(node, FindingRef | Ref):
-            label = node.finding if isinstance(node, FindingRef) else f"{node.kind}:{node.name}"
-            if label in trail:
-                rule = kb.finding_rules.get(trail[0]) if trail else None
-                reader.problems.append(
-                    KnowledgeProblem(
-                        rule.file if rule else "definitions.yaml",
-                        "circular reference: " + " -> ".join((*trail, label)),
-                        rule_id=rule.id if rule else None,
-                        field="when",
-                        line=rule.line if rule else None,
-                    )
-                )
-                return
-            target = kb.resolve(node)
-            if state.get(id(target)) == 2:
-                return
-            visit(target, (*trail, label))
-            state[id(target)] = 2
-
-    for rule in kb.rules:
-        visit(rule.condition, (rule.spec.finding or rule.id,))
-
-
-def _hint(word: str, choices: Iterable[str]) -> str:
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {match[0]!r}?" if match else ""
