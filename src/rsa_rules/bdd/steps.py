@@ -12,8 +12,9 @@ State passes between steps through fixtures (``target_fixture``):
 - ``rsa_engine`` (session): the engine; the ini option ``rsa_rules_knowledge`` names another
   knowledge base directory.
 
-A check that fails raises :class:`GuidanceMismatch` (an ``AssertionError``) whose message says
-what was expected, what the engine answered and why, in words a clinician can read.
+A check that fails raises :class:`~rsa_rules.bdd.report.GuidanceMismatch` (an
+``AssertionError``) whose message says what was expected, what the engine answered and why,
+in words a clinician can read (:mod:`rsa_rules.bdd.report`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ from pytest_bdd import given, parsers, then, when
 from ..engine import Engine, default_engine
 from ..errors import FactsError
 from ..models.results import Evaluation, Reason, Recommendation, RuleCheck, WhyNot
+from .report import (
+    GuidanceMismatch,
+    describe_evaluation,
+    describe_recommendation,
+    indent,
+    reason_lines,
+)
 from .vocabulary import (
     ACTION_WORDS,
     CONDITIONS,
@@ -76,85 +84,6 @@ POSITIVE_VERBS = (
     "requested|offered"
 )
 NEGATIVE_VERBS = "recommended|considered|advised against|avoided|requested|offered"
-
-
-# -- failures ---------------------------------------------------------------------------
-
-
-class GuidanceMismatch(ScenarioError):
-    """The engine's answer is not what the scenario expects.
-
-    ``expected`` says what the step asked for, ``answered`` what the engine gave (every
-    recommendation with its rule and action), ``explanation`` the engine's own reasons.
-    """
-
-    def __init__(self, expected: str, answered: str, explanation: str = "") -> None:
-        self.expected = expected
-        self.answered = answered
-        self.explanation = explanation
-        parts = [f"Expected: {expected}", "The engine answered:", _indent(answered)]
-        if explanation:
-            parts += ["Explanation:", _indent(explanation)]
-        super().__init__("\n".join(parts))
-
-
-def _indent(text: str, prefix: str = "  ") -> str:
-    return "\n".join(prefix + line if line else line for line in text.rstrip().splitlines())
-
-
-def describe_evaluation(evaluation: Evaluation) -> str:
-    """Every recommendation (alerts first, with rule and action) and every finding."""
-    lines: list[str] = []
-    if not evaluation.recommendations:
-        lines.append("no recommendations")
-    for number, rec in enumerate(evaluation.recommendations, 1):
-        flag = "ALERT: " if rec.alert else ""
-        lines.append(
-            f"{number}. {flag}{rec.summary} [{rec.rule_id}; {rec.action}: {rec.intervention_label}]"
-        )
-    found = ", ".join(_finding_text(f.id, f.value) for f in evaluation.findings)
-    lines.append(f"findings: {found or 'none'}")
-    return "\n".join(lines)
-
-
-def _finding_text(finding_id: str, value: Any) -> str:
-    return finding_id if value in (None, True) else f"{finding_id} ({value})"
-
-
-def describe_recommendation(rec: Recommendation) -> str:
-    """One recommendation with its rule, reasons (down to the input paths) and sources."""
-    flag = "ALERT: " if rec.alert else ""
-    lines = [
-        f"{flag}{rec.summary}",
-        f"{rec.action}: {rec.intervention_label}; rule {rec.rule_id} v{rec.rule_version}; "
-        f"evidence: {rec.evidence.grade}",
-    ]
-    if rec.detail:
-        lines.append(rec.detail)
-    if rec.because:
-        lines.append("because:")
-        lines.extend(_reason_lines(rec.because, 1))
-    lines.extend(f"note: {note}" for note in [*rec.notes, *rec.evidence.notes])
-    lines.extend(
-        f"conflicting evidence [{c.citation.id}]: {c.finding}" for c in rec.evidence.conflicts
-    )
-    for claim in rec.evidence.contradicted_claims:
-        by = ", ".join(c.id for c in claim.contradicted_by)
-        lines.append(
-            f'contradicted claim [{claim.citation.id}]: "{claim.claim}" (contradicted by {by})'
-        )
-    lines.extend(f"caution: {caution}" for caution in rec.cautions)
-    lines.append("sources: " + ", ".join(c.id for c in rec.citations))
-    return "\n".join(lines)
-
-
-def _reason_lines(reasons: Iterable[Reason], depth: int) -> list[str]:
-    lines: list[str] = []
-    for reason in reasons:
-        paths = f"  [{', '.join(reason.paths)}]" if reason.paths else ""
-        lines.append("    " * depth + f"- {reason.text}{paths}")
-        lines.extend(_reason_lines(reason.because, depth + 1))
-    return lines
 
 
 # -- state --------------------------------------------------------------------------------
@@ -688,8 +617,8 @@ def _evaluate(rsa_patient_facts: dict[str, Any], rsa_engine: Engine) -> Evaluati
         )
         facts = json.dumps(rsa_patient_facts, indent=2)
         raise ScenarioError(
-            f"the scenario's facts are not valid:\n{_indent(problems)}\n"
-            f"The facts were:\n{_indent(facts)}"
+            f"the scenario's facts are not valid:\n{indent(problems)}\n"
+            f"The facts were:\n{indent(facts)}"
         ) from None
 
 
@@ -1166,7 +1095,7 @@ def _finding(
         explanation = ""
         found = rsa_evaluation.finding(finding_id)
         if found is not None:
-            explanation = "\n".join([found.summary, *_reason_lines(found.because, 1)])
+            explanation = "\n".join([found.summary, *reason_lines(found.because, 1)])
         raise GuidanceMismatch(
             f"{label} is {'not ' if negation else ''}established",
             describe_evaluation(rsa_evaluation),
@@ -1185,7 +1114,7 @@ def _counted(count: str, rsa_evaluation: Evaluation) -> None:
             "counted: " + ("not known" if value is None else str(value)),
             ""
             if finding is None
-            else "\n".join([finding.summary, *_reason_lines(finding.because, 1)]),
+            else "\n".join([finding.summary, *reason_lines(finding.because, 1)]),
         )
 
 
