@@ -38,7 +38,7 @@ from .codes import CodeBook, CodeEntry, Concept, load_code_book
 
 if TYPE_CHECKING:
     from ..knowledge.loader import KnowledgeBase
-    from .fhir import FhirFacts
+    from .fhir_facts import FhirFacts
 
 __all__ = [
     "HOOKS",
