@@ -12,19 +12,16 @@ import rsa_rules
 from rsa_rules.adapters.cds_hooks import (
     HOOKS,
     bundle_references,
-    data_card,
     discovery_document,
     draft_orders,
-    evaluation_to_cards,
-    order_cards,
     parse_hook_request,
     prefetch_templates,
-    prune,
     services,
 )
 from rsa_rules.adapters.codes import load_code_book
 from rsa_rules.fhir import facts_from_bundle
 from rsa_rules.knowledge.loader import KnowledgeBase
+from rsa_rules.rendering.cards import data_card, evaluation_to_cards, order_cards, prune
 
 from ..conftest import EXAMPLES, load_example
 from .cds_rules import check_card, empty_values

@@ -224,8 +224,9 @@ def test_the_bundled_code_book_holds_these_concepts(codes: InvestigationCodes) -
 def _nk_case(*reason: dict[str, Any]) -> list[dict[str, Any]]:
     from datetime import date
 
-    from rsa_rules.adapters.cds_hooks import draft_orders, order_cards
+    from rsa_rules.adapters.cds_hooks import draft_orders
     from rsa_rules.fhir import facts_from_bundle
+    from rsa_rules.rendering.cards import order_cards
 
     from .fhirdata import bundle, miscarriage, patient, service_request
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 import rsa_rules
-from rsa_rules.adapters.cds_hooks import evaluation_to_cards
 from rsa_rules.fhir import FhirFacts, facts_from_bundle
+from rsa_rules.rendering.cards import evaluation_to_cards
 
 SYNTHEA = Path(__file__).parent / "synthea"
 TODAY = date(2026, 5, 1)

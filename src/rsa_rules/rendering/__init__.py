@@ -7,9 +7,8 @@ engine:
 * :mod:`.text`: plain text for clinicians and terminals (``to_text()``, ``rsa-rules``);
 * :mod:`.html`: HTML for notebooks (``_repr_html_()``);
 * :mod:`.frames`: a pandas DataFrame (``to_frame()``; needs rsa-rules[cohort]);
-* CDS Hooks 2.0 cards with Markdown details (``to_cds_cards()``):
-  :func:`rsa_rules.adapters.cds_hooks.evaluation_to_cards` (needs rsa-rules[fhir]), which
-  also reads the hook's draft orders and the FHIR code lists.
+* :mod:`.cards`: CDS Hooks 2.0 cards with Markdown details (``to_cds_cards()``; needs
+  rsa-rules[fhir] for the FHIR code lists its suggestions use).
 
 They register here with the result models, which import nothing above them.
 """
@@ -39,7 +38,7 @@ def _frame(evaluation: Evaluation) -> Any:
 
 def _cds_cards(evaluation: Evaluation, **options: Any) -> list[dict[str, Any]]:
     # Imported when first used: the CDS Hooks adapter needs the fhir extra.
-    from ..adapters.cds_hooks import evaluation_to_cards
+    from .cards import evaluation_to_cards
 
     return evaluation_to_cards(evaluation, **options)
 

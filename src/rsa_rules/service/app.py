@@ -50,14 +50,10 @@ from ..adapters.cds_hooks import (
     HookRequest,
     ServiceDefinition,
     bundle_references,
-    data_card,
     discovery_document,
     draft_orders,
-    evaluation_to_cards,
     operation_outcome_text,
-    order_cards,
     parse_hook_request,
-    prune,
     services,
 )
 from ..adapters.codes import CODES_FILE, CodeBook, load_code_book
@@ -65,6 +61,7 @@ from ..adapters.fhir import FhirError, facts_from_bundle
 from ..engine import Engine, default_engine
 from ..errors import FactsError
 from ..jsontext import JsonTextError, loads_strict
+from ..rendering.cards import data_card, evaluation_to_cards, order_cards, prune
 from .auth import AuthError, Client, TokenVerifier
 from .fhir_client import PrefetchError, fetch_prefetch, render_template
 from .settings import SETTINGS_ENVIRONMENT, ServiceSettings
