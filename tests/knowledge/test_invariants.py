@@ -7,6 +7,7 @@ counted too).
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from rsa_rules.knowledge.loader import KnowledgeBase, Rule, reason_fact, treatme
 from rsa_rules.models.facts import INTERVENTION_ID
 
 from ..cases.golden_cases import load_cases, passing_cases
-from ..conftest import RULES
+from ..conftest import EXAMPLES, RULES
 
 RULE_ID = re.compile(r"^RSA-[A-Z0-9]+(-[A-Z0-9]+)+$")
 
@@ -244,3 +245,19 @@ def test_every_fact_is_derived_for_some_golden_case(
     assert derived & reason_facts, "no case derives a reason_* fact"
     never = sorted(set(kb.facts) - derived - treatment_facts - reason_facts)
     assert never == []
+
+
+def test_recommendations_are_ranked_by_the_vocabulary(kb: KnowledgeBase) -> None:
+    """Alerts first, then by the rank the vocabulary gives each action."""
+    ranks = {key: item.rank for key, item in kb.actions.items()}
+    assert sorted(ranks, key=ranks.__getitem__) == [
+        "recommend",
+        "refer",
+        "test",
+        "consider",
+        "avoid",
+    ]
+    for path in sorted(EXAMPLES.glob("*.json")):
+        evaluation = rsa_rules.evaluate(json.loads(path.read_text(encoding="utf-8")))
+        keys = [(not r.alert, ranks[r.action]) for r in evaluation.recommendations]
+        assert keys == sorted(keys), path.name

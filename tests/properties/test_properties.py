@@ -102,7 +102,7 @@ def test_why_not_and_the_python_reading_agree_with_durable_rules(doc: dict[str, 
             continue
         holds = evaluate(rule.condition, values, kb.resolve, memo).value is Tri.TRUE
         assert holds == (rule.id in fired), rule.id
-        for intervention in alert_interventions(rule):
+        for intervention in alert_interventions(kb, rule):
             alert_when = alert_condition(rule, intervention)
             alert = evaluate(alert_when, values, kb.resolve, memo).value is Tri.TRUE
             assert alert == (f"{rule.id}#alert:{intervention}" in fired), rule.id

@@ -190,7 +190,7 @@ BREAKAGES = [
             "action: forbid",
             "RSA-IMMUNO-IVIG",
             "then.0.action",
-            ("'recommend'", "'avoid'"),
+            ("recommend, consider, avoid, test, refer",),
             after=IVIG,
         ),
         id="bad-action",

@@ -1204,10 +1204,9 @@ def _guidance_rows(
     for row in rows:
         cells = dict(zip(columns, (c.strip() for c in row), strict=True))
         action = cells["action"].lower()
-        if action not in ("recommend", "consider", "avoid", "test", "refer"):
-            raise VocabularyError(
-                "action", action, ["recommend", "consider", "avoid", "test", "refer"]
-            )
+        actions = list(vocabulary.knowledge.actions)
+        if action not in actions:
+            raise VocabularyError("action", action, actions)
         intervention = vocabulary.intervention(cells["intervention"])
         rule = vocabulary.rule(cells["rule"]) if cells.get("rule") else None
         alert = _yes_no(cells["alert"]) if cells.get("alert") else None

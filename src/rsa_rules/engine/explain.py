@@ -66,7 +66,6 @@ from .facts import EngineFact, show_value
 
 __all__ = ["Explainer", "knowledge_of"]
 
-_ACTION_ORDER = {"recommend": 0, "refer": 1, "test": 2, "consider": 3, "avoid": 4}
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
@@ -322,7 +321,7 @@ class Explainer:
         recommendations.sort(
             key=lambda r: (
                 not r.alert,
-                _ACTION_ORDER[r.action],
+                self.kb.action_ranks[r.action],
                 self.kb.rules_by_id[r.rule_id].order,
                 r.intervention,
             )
@@ -479,7 +478,7 @@ class Explainer:
     def out_of_scope(self, action: str, intervention: str, ctx: _Context) -> bool:
         """An ``avoid`` of a treatment ordered for another stated indication is not given."""
         guard = self.outside_scope.get(intervention)
-        return action == "avoid" and guard is not None and self.holds(guard, ctx)
+        return self.kb.against(action) and guard is not None and self.holds(guard, ctx)
 
     def holds(self, node: Condition, ctx: _Context) -> bool:
         return self.trace.holds(node, ctx.trace)

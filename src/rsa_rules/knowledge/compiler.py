@@ -97,9 +97,10 @@ def indication_fact(rule_id: str) -> str:
     return "indicated_" + rule_id.lower().replace("-", "_")
 
 
-def alert_interventions(rule: Rule) -> list[str]:
-    """Interventions a rule advises against: each is an alert when it is already under way."""
-    return [out.intervention for out in rule.spec.then if out.action == "avoid"]
+def alert_interventions(kb: KnowledgeBase, rule: Rule) -> list[str]:
+    """Interventions a rule advises against (an action whose stance is ``against``): each is
+    an alert when it is already under way."""
+    return [out.intervention for out in rule.spec.then if kb.against(out.action)]
 
 
 def alert_condition(rule: Rule, intervention: str) -> Condition:
@@ -265,7 +266,7 @@ class _Compiler:
                     outputs[indication] = indication_fact(rule.id)
                 elif rule.id in self.indications:
                     outputs[rule.id] = indication_fact(rule.id)
-                for intervention in alert_interventions(rule):
+                for intervention in alert_interventions(self.kb, rule):
                     alert = alert_rule_name(rule.id, intervention)
                     ruleset[alert] = self.rule(alert, alert_condition(rule, intervention), marker)
                     names.append(alert)

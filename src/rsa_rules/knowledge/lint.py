@@ -59,7 +59,6 @@ REQUIRED_PARAMETERS = (
     "apl_titre_units",
     "apl_titre_tests",
 )
-_POSITIVE = ("recommend", "consider")
 _ABSENT = object()  # a fact left unknown
 
 
@@ -152,9 +151,10 @@ def _opposite_pairs(kb: KnowledgeBase) -> Iterator[tuple[Rule, Rule, str]]:
     for rule in kb.rules:
         for output in rule.spec.then:
             positive, negative = by_intervention.setdefault(output.intervention, (set(), set()))
-            if output.action in _POSITIVE:
+            stance = kb.actions[output.action].stance
+            if stance == "for":
                 positive.add(rule.id)
-            elif output.action == "avoid":
+            elif stance == "against":
                 negative.add(rule.id)
     for intervention, (positive, negative) in sorted(by_intervention.items()):
         for p, n in itertools.product(sorted(positive), sorted(negative)):

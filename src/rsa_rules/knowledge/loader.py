@@ -138,7 +138,7 @@ class KnowledgeBase:
     digest: str
     location: str
     sources: Mapping[str, schema.SourceSpec]
-    actions: Mapping[str, schema.VocabularyItem]
+    actions: Mapping[str, schema.ActionItem]
     interventions: Mapping[str, schema.VocabularyItem]
     finding_labels: Mapping[str, schema.VocabularyItem]
     parameters: Mapping[str, schema.ParameterSpec]
@@ -177,6 +177,15 @@ class KnowledgeBase:
                 word, list(self.interventions), spellings=list(self.intervention_spellings())
             )
         return key
+
+    def against(self, action: str) -> bool:
+        """Whether an action advises against its intervention (an alert when under way)."""
+        return self.actions[action].stance == "against"
+
+    @cached_property
+    def action_ranks(self) -> dict[str, int]:
+        """Each action's rank among recommendations (lowest first, after alerts)."""
+        return {key: item.rank for key, item in self.actions.items()}
 
     @cached_property
     def rules_by_id(self) -> dict[str, Rule]:
@@ -538,7 +547,8 @@ class _Context(ConditionReader):
             need(spec.applies_to is not None, "a caution rule has applies_to", "applies_to")
             need(bool(spec.cautions), "a caution rule lists its cautions", "cautions")
         interventions = {i.id for i in self.vocabulary.interventions}
-        actions = {a.id for a in self.vocabulary.actions}
+        actions = [a.id for a in self.vocabulary.actions]
+        against = {a.id for a in self.vocabulary.actions if a.stance == "against"}
         for i, output in enumerate(spec.then):
             need(
                 output.intervention in interventions,
@@ -550,7 +560,8 @@ class _Context(ConditionReader):
             )
             need(
                 output.action in actions,
-                f"action {output.action!r} is not in the vocabulary",
+                f"action {output.action!r} is not in the vocabulary ({', '.join(actions)})"
+                f"{hint(output.action, actions)}",
                 "then",
                 i,
                 "action",
@@ -560,7 +571,7 @@ class _Context(ConditionReader):
             entry = next(
                 (x for x in self.vocabulary.interventions if x.id == output.intervention), None
             )
-            if output.action == "avoid" and entry is not None and entry.other_indications:
+            if output.action in against and entry is not None and entry.other_indications:
                 prefix = entry.inferred_prefix or self.vocabulary.scope.inferred_prefix
                 need(
                     len(prefix) + len(output.summary) <= schema.SUMMARY_LIMIT,
@@ -578,6 +589,15 @@ class _Context(ConditionReader):
                     f"intervention {item!r} is not in the vocabulary",
                     "applies_to",
                     "interventions",
+                    i,
+                )
+            for i, action in enumerate(spec.applies_to.actions):
+                need(
+                    action in actions,
+                    f"action {action!r} is not in the vocabulary ({', '.join(actions)})"
+                    f"{hint(action, actions)}",
+                    "applies_to",
+                    "actions",
                     i,
                 )
         if spec.summary:

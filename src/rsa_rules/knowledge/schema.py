@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
-    "ActionId",
+    "ActionItem",
     "BibliographyFile",
     "CitationSpec",
     "FactSpec",
@@ -25,7 +25,6 @@ __all__ = [
     "VocabularyFile",
 ]
 
-ActionId = Literal["recommend", "consider", "avoid", "test", "refer"]
 RULE_ID = re.compile(r"^RSA-[A-Z0-9]+(-[A-Z0-9]+)+$")
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 FACT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -126,10 +125,26 @@ class InterventionGroup(_Spec):
     interventions: tuple[str, ...] = Field(strict=False, min_length=2)
 
 
+class ActionItem(_Spec):
+    """An action of recommendations: its rank among them and what the engine does with it."""
+
+    id: str = Field(pattern=SLUG.pattern)
+    label: str
+    description: str
+    rank: int = Field(ge=1, description="Order among recommendations: lowest first, after alerts.")
+    stance: Literal["for", "against", "neutral"] = Field(
+        description=(
+            "for: offers the intervention; against: advises against it (an alert when it is "
+            "already under way; never together with a for action on one patient, proved by "
+            "the lint); neutral: neither."
+        )
+    )
+
+
 class VocabularyFile(_Spec):
     scope: ScopeSpec
     intervention_groups: tuple[InterventionGroup, ...] = Field(default=(), strict=False)
-    actions: tuple[VocabularyItem, ...] = Field(strict=False)
+    actions: tuple[ActionItem, ...] = Field(strict=False)
     interventions: tuple[VocabularyItem, ...] = Field(strict=False)
     findings: tuple[VocabularyItem, ...] = Field(strict=False)
 
@@ -184,7 +199,7 @@ class EvidenceSpec(_Spec):
 
 
 class OutputSpec(_Spec):
-    action: ActionId
+    action: str = Field(pattern=SLUG.pattern)
     intervention: str
     summary: str = Field(max_length=SUMMARY_LIMIT)
     detail: str | None = None
@@ -204,7 +219,7 @@ class ListUnknownSpec(_Spec):
 
 class AppliesToSpec(_Spec):
     interventions: tuple[str, ...] = Field(strict=False, min_length=1)
-    actions: tuple[ActionId, ...] = Field(strict=False, min_length=1)
+    actions: tuple[str, ...] = Field(strict=False, min_length=1)
 
 
 class RuleSpec(_Spec):

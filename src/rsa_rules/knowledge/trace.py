@@ -54,7 +54,7 @@ class KnowledgeTrace:
     def _roots(self, rule: Rule) -> Sequence[Condition]:
         roots = [rule.condition, rule.indication, *rule.blockers]
         if rule.kind != "caution":
-            for intervention in alert_interventions(rule):
+            for intervention in alert_interventions(self.kb, rule):
                 node = alert_condition(rule, intervention)
                 self.alerts[(rule.id, intervention)] = node
                 roots.append(node)

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import date
 from functools import cached_property
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import (
     BaseModel,
@@ -51,7 +51,14 @@ __all__ = [
     "register_renderer",
 ]
 
-Action = Literal["recommend", "consider", "avoid", "test", "refer"]
+Action = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        description="An action id of the knowledge base's vocabulary (bundled: recommend, refer, "
+        "test, consider, avoid).",
+    ),
+]
 ReasonKind = Literal["fact", "finding", "condition", "indication"]
 ReasonStatus = Literal["met", "not met", "unknown", "counted as absent", "counted as present"]
 

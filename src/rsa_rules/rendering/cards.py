@@ -46,14 +46,6 @@ _FOOTER = (
     "Knowledge base {name} {version}._"
 )
 
-_ACTION_WORDS = {
-    "recommend": "Recommend",
-    "consider": "Consider",
-    "avoid": "Avoid",
-    "test": "Test",
-    "refer": "Refer",
-}
-
 
 @dataclass
 class _Context:
@@ -62,6 +54,17 @@ class _Context:
     fhir: FhirFacts | None
     patient: str | None
     labels: Mapping[str, str]  # fact label -> fact name
+    knowledge: KnowledgeBase | None
+
+    def word(self, action: str) -> str:
+        """How a card names an action (the vocabulary's label)."""
+        item = self.knowledge.actions.get(action) if self.knowledge else None
+        return item.label if item is not None else action.capitalize()
+
+    def against(self, action: str) -> bool:
+        """Whether the action advises against its intervention (unknown: not)."""
+        item = self.knowledge.actions.get(action) if self.knowledge else None
+        return item is not None and item.stance == "against"
 
 
 def evaluation_to_cards(
@@ -78,14 +81,19 @@ def evaluation_to_cards(
     ``fhir``: the facts' FHIR provenance (explanations then show resource references, and
     the card notes how the data was read). ``patient_id``: the FHIR patient id, needed for
     suggestions that create orders (default: the patient ``fhir`` was read for).
-    ``include_avoid``: also give cards for ``avoid`` advice about things no one proposed.
+    ``include_avoid``: also give cards for advice against (``avoid``, an action whose stance
+    is ``against``) about things no one proposed.
     ``knowledge``: the knowledge base that evaluated (default: the bundled one), used to name
     the tests a card suggests ordering.
     """
     context = _context(evaluation, fhir, patient_id, codes, knowledge)
     cards: list[dict[str, Any]] = []
     for recommendation in evaluation.recommendations:
-        if recommendation.action == "avoid" and not recommendation.alert and not include_avoid:
+        if (
+            context.against(recommendation.action)
+            and not recommendation.alert
+            and not include_avoid
+        ):
             continue
         warning = _stated_alert(recommendation) or bool(recommendation.blocked)
         suggestions, unordered = _test_suggestions(recommendation, context)
@@ -269,7 +277,7 @@ def _context(
         knowledge = knowledge_of(evaluation)
     labels = {spec.label: name for name, spec in knowledge.facts.items()} if knowledge else {}
     patient = patient_id or (fhir.patient.partition("/")[2] if fhir and fhir.patient else None)
-    return _Context(evaluation, codes or load_code_book(), fhir, patient, labels)
+    return _Context(evaluation, codes or load_code_book(), fhir, patient, labels, knowledge)
 
 
 def _card(
@@ -338,7 +346,7 @@ def _detail(
     unordered: Sequence[str],
 ) -> str:
     r = recommendation
-    word = _ACTION_WORDS[r.action]
+    word = context.word(r.action)
     lines = [
         f"**{word}: {_md(r.intervention_label)}** (rule `{r.rule_id}` v{r.rule_version}; "
         f"evidence: {_md(r.evidence.grade)})",
