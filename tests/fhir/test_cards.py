@@ -592,3 +592,14 @@ def test_bundle_references_name_resources_as_the_adapter_does() -> None:
     drafts["entry"].append({"resource": {"resourceType": "MedicationRequest"}})
     drafts["entry"].append("not an entry")
     assert bundle_references(drafts) == ["MedicationRequest/x", "Observation/la", "urn:uuid:1"]
+
+
+def test_the_order_services_name_every_intervention_they_check() -> None:
+    """The order services' descriptions come from the code lists' order checks, each named by
+    the knowledge base's label: none is left out, none written in code."""
+    book = load_code_book()
+    kb = rsa_rules.default_engine().knowledge
+    by_hook = {service.hook: service.description for service in services(book)}
+    for hook in ("order-sign", "order-select"):
+        for intervention in book.cds.order_checks:
+            assert kb.interventions[intervention].label in by_hook[hook], (hook, intervention)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..engine import default_engine
 from .codes import CodeBook, load_code_book
 
 if TYPE_CHECKING:
@@ -158,8 +159,11 @@ def prefetch_templates(
 def services(
     codes: CodeBook | None = None, *, narrow_conditions: bool = False
 ) -> tuple[ServiceDefinition, ...]:
-    """The three services: patient-view, order-sign and order-select."""
-    prefetch = prefetch_templates(codes, narrow_conditions=narrow_conditions)
+    """The three services: patient-view, order-sign and order-select. The orders checked
+    are the code lists' (``cds_hooks.order_checks``), named by the knowledge base."""
+    book = codes or load_code_book()
+    prefetch = prefetch_templates(book, narrow_conditions=narrow_conditions)
+    checked = _named(book.cds.order_checks)
     return (
         ServiceDefinition(
             "rsa-rules-patient-view",
@@ -174,20 +178,26 @@ def services(
             "rsa-rules-order-sign",
             "order-sign",
             "Recurrent pregnancy loss: check orders before signing",
-            "Checks draft orders of IVIg, lymphocyte immunotherapy, heparin and aspirin against "
-            "the evidence for recurrent pregnancy loss: an order the guidance advises against "
-            "(no confirmed thrombophilia, unsupported immunotherapy) returns a warning card.",
+            f"Checks draft orders of {checked} against the evidence for recurrent pregnancy "
+            "loss: an order the guidance advises against returns a card saying why.",
             prefetch,
         ),
         ServiceDefinition(
             "rsa-rules-order-select",
             "order-select",
             "Recurrent pregnancy loss: check selected orders",
-            "Checks the selected orders of IVIg, lymphocyte immunotherapy, heparin and aspirin "
-            "against the evidence for recurrent pregnancy loss, as they are chosen.",
+            f"Checks the selected orders of {checked} against the evidence for recurrent "
+            "pregnancy loss, as they are chosen.",
             prefetch,
         ),
     )
+
+
+def _named(interventions: Iterable[str]) -> str:
+    """The interventions by their labels in the bundled knowledge base: "a, b and c"."""
+    kb = default_engine().knowledge
+    labels = [kb.interventions[key].label for key in interventions]
+    return ", ".join(labels[:-1]) + f" and {labels[-1]}" if len(labels) > 1 else "".join(labels)
 
 
 def discovery_document(

@@ -39,6 +39,7 @@ __all__ = [
     "default_engine",
     "facts_json_schema",
     "future_dates",
+    "loss_count_below_listed",
     "unknown_interventions",
     "validate_facts",
 ]
@@ -138,11 +139,32 @@ def validate_facts(
             raise FactsError(
                 [(_path(item["loc"]), _message(item["msg"])) for item in error.errors()]
             ) from None
-    problems = unknown_interventions(patient, knowledge or default_engine().knowledge)
+    kb = knowledge or default_engine().knowledge
+    problems = loss_count_below_listed(patient, kb)
+    problems.extend(unknown_interventions(patient, kb))
     problems.extend(future_dates(patient, as_of or date.today()))
     if problems:
         raise FactsError(problems)
     return patient
+
+
+def loss_count_below_listed(patient: PatientFacts, kb: KnowledgeBase) -> list[tuple[str, str]]:
+    """``loss_count`` smaller than the losses listed that count (every kind but the knowledge
+    base's ``uncounted_loss_kinds``): the two disagree, and neither is taken."""
+    history = patient.pregnancy_history
+    if history is None or history.loss_count is None or not history.losses:
+        return []
+    uncounted = kb.parameter("uncounted_loss_kinds")
+    listed = sum(1 for loss in history.losses if loss.kind not in uncounted)
+    if history.loss_count >= listed:
+        return []
+    return [
+        (
+            "pregnancy_history.loss_count",
+            f"loss_count is {history.loss_count} but {listed} counted losses are listed in "
+            f"losses ({', '.join(uncounted)} excluded); loss_count may not be smaller",
+        )
+    ]
 
 
 def unknown_interventions(patient: PatientFacts, kb: KnowledgeBase) -> list[tuple[str, str]]:

@@ -116,7 +116,8 @@ class PregnancyLoss(_Facts):
         default=None,
         description=(
             "Kind of loss: biochemical, miscarriage, fetal-death, ectopic or molar "
-            "(ectopic and molar pregnancies are not counted as pregnancy losses). "
+            "(the bundled knowledge base counts neither ectopic nor molar pregnancies as "
+            "pregnancy losses: its parameter uncounted_loss_kinds). "
             "Unknown kind counts as a loss."
         ),
     )
@@ -143,9 +144,6 @@ class PregnancyLoss(_Facts):
         return value
 
 
-_UNCOUNTED_KINDS = ("ectopic", "molar")
-
-
 class PregnancyHistory(_Facts):
     """Previous pregnancies. ``losses`` lists PREVIOUS losses; a current miscarriage is separate."""
 
@@ -159,9 +157,10 @@ class PregnancyHistory(_Facts):
         ge=0,
         le=50,
         description=(
-            "Number of previous pregnancy losses (count, ectopic and molar pregnancies "
-            "excluded) when the history is not itemised, or not completely; may not be "
-            "smaller than the counted losses listed."
+            "Number of previous pregnancy losses (count, the kinds the knowledge base does not "
+            "count, ectopic and molar pregnancies in the bundled one, excluded) when the "
+            "history is not itemised, or not completely; may not be smaller than the counted "
+            "losses listed (checked by the engine, which knows those kinds)."
         ),
     )
     consecutive: bool | None = Field(
@@ -176,19 +175,6 @@ class PregnancyHistory(_Facts):
             "placental insufficiency."
         ),
     )
-
-    @field_validator("loss_count")
-    @classmethod
-    def _loss_count_covers_listed(cls, value: int | None, info: ValidationInfo) -> int | None:
-        losses = info.data.get("losses")
-        if value is not None and losses:
-            listed = sum(1 for loss in losses if loss.kind not in _UNCOUNTED_KINDS)
-            if value < listed:
-                raise ValueError(
-                    f"loss_count is {value} but {listed} counted losses are listed in losses "
-                    "(ectopic and molar excluded); loss_count may not be smaller"
-                )
-        return value
 
 
 class AntiphospholipidResult(_Facts):
