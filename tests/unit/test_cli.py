@@ -195,9 +195,12 @@ def test_schema_is_a_json_schema_with_descriptions(capsys: pytest.CaptureFixture
     loss = schema["$defs"]["PregnancyLoss"]["properties"]
     assert "description" in loss["kind"]
     assert "weeks" in json.dumps(loss["gestational_weeks"])
-    intervention = schema["$defs"]["Treatment"]["properties"]["intervention"]
-    assert intervention["enum"] == list(rsa_rules.default_engine().knowledge.interventions)
-    del intervention["enum"]  # the vocabulary's ids, added to the model's own schema
+    treatment = schema["$defs"]["Treatment"]["properties"]
+    kb = rsa_rules.default_engine().knowledge
+    assert treatment["intervention"]["enum"] == list(kb.interventions)
+    assert treatment["status"]["enum"] == ["proposed", "ordered", "active", "completed"]
+    for name in ("intervention", "status"):
+        del treatment[name]["enum"]  # the vocabulary's ids, added to the model's own schema
     assert schema == rsa_rules.PatientFacts.model_json_schema()
 
 

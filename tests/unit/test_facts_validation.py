@@ -302,11 +302,11 @@ def test_real_dates_accepted(where: str) -> None:
     ),
     pytest.param(
         Bad(
-            {"treatments": [{"intervention": "ivig", "status": "planned"}]},
+            {"treatments": [{"intervention": "ivig", "status": "Planned!"}]},
             "treatments.0.status",
-            "'proposed', 'ordered', 'active' or 'completed'",
+            "should match pattern",
         ),
-        id="status",
+        id="status-form",
     ),
     pytest.param(
         Bad(
@@ -378,6 +378,17 @@ def test_an_intervention_outside_the_vocabulary_is_refused_by_the_engine() -> No
     assert problem[0] == "treatments.0.intervention"
     assert "unknown intervention 'heparine' in knowledge base rsa-default" in problem[1]
     assert "did you mean 'heparin'?" in problem[1]
+
+
+def test_a_status_outside_the_vocabulary_is_refused_by_the_engine() -> None:
+    planned = {"treatments": [{"intervention": "ivig", "status": "planned"}]}
+    assert PatientFacts.model_validate(planned).treatments is not None
+    (problem,) = evaluate_problems(planned)
+    assert problem == (
+        "treatments.0.status",
+        "unknown status 'planned' in knowledge base rsa-default 1.2.0 "
+        "(known: proposed, ordered, active, completed)",
+    )
 
 
 # -- unknown fields, at every level --------------------------------------------------------

@@ -130,12 +130,9 @@ def prefetch_templates(
     observation_codes = coded("Observation")
     procedure_codes = coded("Procedure")
     observation_statuses = ",".join(book.statuses.observation)
+    under_way = default_engine().knowledge.under_way
     current = {
-        kind: ",".join(
-            status
-            for status, mapped in mapping.items()
-            if mapped in ("proposed", "ordered", "active")
-        )
+        kind: ",".join(status for status, mapped in mapping.items() if mapped in under_way)
         for kind, mapping in book.statuses.requests.items()
     }
     patient = "{{context.patientId}}"

@@ -41,6 +41,7 @@ __all__ = [
     "future_dates",
     "loss_count_below_listed",
     "unknown_interventions",
+    "unknown_statuses",
     "validate_facts",
 ]
 
@@ -142,6 +143,7 @@ def validate_facts(
     kb = knowledge or default_engine().knowledge
     problems = loss_count_below_listed(patient, kb)
     problems.extend(unknown_interventions(patient, kb))
+    problems.extend(unknown_statuses(patient, kb))
     problems.extend(future_dates(patient, as_of or date.today()))
     if problems:
         raise FactsError(problems)
@@ -192,12 +194,28 @@ def unknown_interventions(patient: PatientFacts, kb: KnowledgeBase) -> list[tupl
     return problems
 
 
+def unknown_statuses(patient: PatientFacts, kb: KnowledgeBase) -> list[tuple[str, str]]:
+    """Every treatment whose status is not one of the knowledge base's vocabulary."""
+    known = list(kb.statuses)
+    return [
+        (
+            f"treatments.{index}.status",
+            f"unknown status {treatment.status!r} in knowledge base {kb.name} {kb.version} "
+            f"(known: {', '.join(known)})",
+        )
+        for index, treatment in enumerate(patient.treatments or ())
+        if treatment.status not in kb.statuses
+    ]
+
+
 def facts_json_schema(kb: KnowledgeBase | None = None) -> dict[str, Any]:
-    """The JSON Schema of the facts format, with the intervention ids of ``kb`` (default:
-    the bundled knowledge base) as the treatment's ``enum``."""
+    """The JSON Schema of the facts format, with the intervention ids and the treatment
+    statuses of ``kb`` (default: the bundled knowledge base) as their ``enum``."""
+    knowledge = kb or default_engine().knowledge
     schema = PatientFacts.model_json_schema()
-    ids = list((kb or default_engine().knowledge).interventions)
-    schema["$defs"]["Treatment"]["properties"]["intervention"]["enum"] = ids
+    treatment = schema["$defs"]["Treatment"]["properties"]
+    treatment["intervention"]["enum"] = list(knowledge.interventions)
+    treatment["status"]["enum"] = list(knowledge.statuses)
     return schema
 
 

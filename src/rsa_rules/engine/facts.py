@@ -66,7 +66,6 @@ _APL_FACTS = {
     "anti-b2gpi-igg": "apl_anti_b2gpi_igg",
     "anti-b2gpi-igm": "apl_anti_b2gpi_igm",
 }
-_CURRENT_STATUSES = ("proposed", "ordered", "active")
 # Fetal karyotype values of the facts format that are abnormal (they explain the loss), and
 # the tissue results the parental-karyotype rules read ("failed": tested without a result).
 _ABNORMAL_KARYOTYPES = frozenset({"abnormal", "unbalanced-structural"})
@@ -115,6 +114,7 @@ class FactDeriver:
         self.labels = {name: spec.label for name, spec in kb.facts.items()}
         self.counted_kinds = frozenset(p("counted_loss_kinds"))
         self.uncounted_kinds = frozenset(p("uncounted_loss_kinds"))
+        self.under_way = kb.under_way
         self.fetal_death_weeks = float(p("fetal_death_weeks"))
         self.second_trimester_weeks = float(p("second_trimester_weeks"))
         self.persistence_days = int(p("apl_persistence_days"))
@@ -656,7 +656,7 @@ class FactDeriver:
             return
         current: dict[str, list[tuple[int, str, str]]] = {}
         for index, treatment in enumerate(facts.treatments):
-            if treatment.status in _CURRENT_STATUSES:
+            if treatment.status in self.under_way:
                 reason = treatment.reason or REASON_NOT_STATED
                 current.setdefault(treatment.intervention, []).append(
                     (index, treatment.status, reason)

@@ -139,6 +139,7 @@ class KnowledgeBase:
     location: str
     sources: Mapping[str, schema.SourceSpec]
     actions: Mapping[str, schema.ActionItem]
+    statuses: Mapping[str, schema.StatusItem]
     interventions: Mapping[str, schema.VocabularyItem]
     finding_labels: Mapping[str, schema.VocabularyItem]
     parameters: Mapping[str, schema.ParameterSpec]
@@ -181,6 +182,11 @@ class KnowledgeBase:
     def against(self, action: str) -> bool:
         """Whether an action advises against its intervention (an alert when under way)."""
         return self.actions[action].stance == "against"
+
+    @cached_property
+    def under_way(self) -> frozenset[str]:
+        """The treatment statuses under way (proposed, ordered, active in the bundled one)."""
+        return frozenset(key for key, item in self.statuses.items() if item.under_way)
 
     @cached_property
     def action_ranks(self) -> dict[str, int]:
@@ -462,6 +468,7 @@ class _Reader:
             location=str(self.root),
             sources=ctx.sources,
             actions={a.id: a for a in ctx.vocabulary.actions},
+            statuses={s.id: s for s in ctx.vocabulary.statuses},
             interventions={i.id: i for i in ctx.vocabulary.interventions},
             finding_labels={f.id: f for f in ctx.vocabulary.findings},
             parameters=ctx.parameters,

@@ -22,6 +22,7 @@ __all__ = [
     "ParametersFile",
     "RuleFile",
     "RuleSpec",
+    "StatusItem",
     "VocabularyFile",
 ]
 
@@ -141,10 +142,22 @@ class ActionItem(_Spec):
     )
 
 
+class StatusItem(_Spec):
+    """A treatment status of the facts format, and whether it is under way."""
+
+    id: str = Field(pattern=SLUG.pattern)
+    label: str
+    description: str
+    under_way: bool = Field(
+        description="Proposed, ordered or being given: advice against it is then an alert."
+    )
+
+
 class VocabularyFile(_Spec):
     scope: ScopeSpec
     intervention_groups: tuple[InterventionGroup, ...] = Field(default=(), strict=False)
     actions: tuple[ActionItem, ...] = Field(strict=False)
+    statuses: tuple[StatusItem, ...] = Field(strict=False, min_length=1)
     interventions: tuple[VocabularyItem, ...] = Field(strict=False)
     findings: tuple[VocabularyItem, ...] = Field(strict=False)
 

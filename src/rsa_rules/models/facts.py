@@ -364,8 +364,11 @@ class Treatment(_Facts):
             "those of the bundled one)."
         )
     )
-    status: Literal["proposed", "ordered", "active", "completed"] = Field(
-        description="proposed, ordered, active or completed."
+    status: Annotated[str, StringConstraints(pattern=INTERVENTION_ID, max_length=40)] = Field(
+        description=(
+            "A treatment status of the knowledge base's vocabulary: proposed, ordered, active "
+            "or completed in the bundled one (the first three are under way)."
+        )
     )
     reason: TreatmentReason | None = Field(
         default=None,

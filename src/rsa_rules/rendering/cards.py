@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..adapters.cds_hooks import SUMMARY_LIMIT, DraftOrder, Indicator, shorten
 from ..adapters.codes import CodeBook, CodeEntry, Concept, load_code_book
+from ..engine import default_engine
 from ..engine.explain import knowledge_of
 from ..models.results import Citation, Evaluation, Reason, Recommendation
 
@@ -115,12 +116,10 @@ def _current_orders(recommendation: Recommendation, fhir: FhirFacts | None) -> l
     """For an alert: the resources that propose, order or give what it advises against."""
     if not recommendation.alert or fhir is None:
         return []
+    under_way = default_engine().knowledge.under_way
     orders: list[DraftOrder] = []
     for index, treatment in enumerate(fhir.facts.treatments or ()):
-        if (
-            treatment.intervention == recommendation.intervention
-            and treatment.status != "completed"
-        ):
+        if treatment.intervention == recommendation.intervention and treatment.status in under_way:
             path = f"treatments.{index}"
             orders.extend(
                 DraftOrder(ref, treatment.intervention, path) for ref in fhir.sources[path]
