@@ -256,3 +256,32 @@ def test_the_summary_as_frames(engine: rsa_rules.Engine, mixed_cohort: list[Any]
     assert list(alerts.columns) == ["rule_id", "intervention", "patients", "percent"]
     assert rules["patients"].sum() == sum(summary.rules.values())
     assert alerts["patients"].sum() == sum(summary.alerts.values())
+
+
+def test_cohort_rows_are_the_evaluation_values() -> None:
+    """A cohort record's rows are the values of the same evaluation the API returns."""
+    from rsa_rules.cohort.records import CohortResult, evaluate_record
+
+    from ..conftest import EXAMPLES
+
+    engine = rsa_rules.default_engine()
+    for path in sorted(EXAMPLES.glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        evaluation = engine.evaluate(doc)
+        result = evaluate_record(engine, doc, 0)
+        assert result == CohortResult.of(evaluation, 0, 1, None)
+        assert [tuple(row) for row in result.recommendations] == [
+            (
+                r.rule_id,
+                r.rule_version,
+                r.action,
+                r.intervention,
+                r.alert,
+                r.alert_certainty,
+                r.summary,
+            )
+            for r in evaluation.recommendations
+        ]
+        assert [tuple(row) for row in result.findings] == [
+            (f.id, f.rule_id, f.value) for f in evaluation.findings
+        ]

@@ -52,6 +52,7 @@ from ..models.facts import PatientFacts
 
 if TYPE_CHECKING:
     from ..engine import Engine
+    from ..models.results import Evaluation, Finding, Recommendation
 
 __all__ = [
     "ROW_COLUMNS",
@@ -114,6 +115,19 @@ class RecommendationRow(NamedTuple):
     alert_certainty: str | None
     summary: str
 
+    @classmethod
+    def of(cls, rec: Recommendation) -> RecommendationRow:
+        """The row of a recommendation: its values, nothing computed again."""
+        return cls(
+            rec.rule_id,
+            rec.rule_version,
+            rec.action,
+            rec.intervention,
+            rec.alert,
+            rec.alert_certainty,
+            rec.summary,
+        )
+
 
 class FindingRow(NamedTuple):
     """The auditable part of a :class:`~rsa_rules.Finding`."""
@@ -121,6 +135,11 @@ class FindingRow(NamedTuple):
     id: str
     rule_id: str
     value: Any
+
+    @classmethod
+    def of(cls, finding: Finding) -> FindingRow:
+        """The row of a finding: its values, nothing computed again."""
+        return cls(finding.id, finding.rule_id, finding.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +165,29 @@ class CohortResult:
     error: str | None = None
     problems: tuple[tuple[str, str], ...] = ()
     evaluation: dict[str, Any] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        evaluation: Evaluation,
+        index: int,
+        line: int | None,
+        source: str | None,
+        *,
+        explain: bool = False,
+    ) -> CohortResult:
+        """The cohort result of an evaluation: its rows are the evaluation's own values
+        (:meth:`RecommendationRow.of`, :meth:`FindingRow.of`), compact enough to pass
+        between processes; ``explain`` keeps the whole evaluation's data as well."""
+        return cls(
+            index,
+            line,
+            source,
+            evaluation.patient_id,
+            recommendations=tuple(RecommendationRow.of(r) for r in evaluation.recommendations),
+            findings=tuple(FindingRow.of(f) for f in evaluation.findings),
+            evaluation=evaluation.to_dict() if explain else None,
+        )
 
     @property
     def ok(self) -> bool:
@@ -271,26 +313,7 @@ def evaluate_record(
             error_kind="engine error",
             error=f"engine error: {type(error).__name__}: {error}",
         )
-    return CohortResult(
-        index,
-        line,
-        source,
-        evaluation.patient_id,
-        recommendations=tuple(
-            RecommendationRow(
-                r.rule_id,
-                r.rule_version,
-                r.action,
-                r.intervention,
-                r.alert,
-                r.alert_certainty,
-                r.summary,
-            )
-            for r in evaluation.recommendations
-        ),
-        findings=tuple(FindingRow(f.id, f.rule_id, f.value) for f in evaluation.findings),
-        evaluation=evaluation.to_dict() if explain else None,
-    )
+    return CohortResult.of(evaluation, index, line, source, explain=explain)
 
 
 # -- the adherence summary ---------------------------------------------------------------
