@@ -56,6 +56,7 @@ class Engine:
         self.compiled: CompiledKnowledge = compile_knowledge(self.knowledge)
         self._deriver = FactDeriver(self.knowledge)
         self.trace_plan = KnowledgeTrace(self.knowledge, self.compiled.ruleset)
+        self._trace = self.trace_plan.plan.run
         self._explainer = Explainer(self.knowledge, self.trace_plan)
         self._ruleset = DurableRuleset(
             self.compiled.name,
@@ -81,7 +82,7 @@ class Engine:
         patient = validate_facts(facts, as_of, self.knowledge)
         derived = self._deriver.derive(patient)
         values = {name: fact.value for name, fact in derived.items()}
-        trace = self.trace_plan.run(values)
+        trace = self._trace(values)
         fired = self._ruleset.run(encode_record(self.knowledge, values))
         self.trace_plan.check(trace, fired)
         notes = [DataNote(path=path, note=note) for path, note in self._deriver.notes(patient)]

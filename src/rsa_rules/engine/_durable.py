@@ -329,11 +329,17 @@ def _action_name(messages: str) -> str:
     return str(next(iter(decoded)))  # pragma: no cover
 
 
+_PLAIN = frozenset((str, int, bool))
+"""Value types that need no check (exact types: a subclass goes through the full check)."""
+
+
 def _checked(record: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool]:
     """The record, checked (names durable_rules accepts, JSON-safe values, finite floats), and
     whether a float in it needs :func:`_encode_positional` (its ``repr`` has an exponent)."""
     if len(record) + 3 > _MAX_PROPERTIES:
         raise EngineError(f"a fact may have at most {_MAX_PROPERTIES - 3} properties")
+    if _GOOD_KEYS.issuperset(record) and _PLAIN.issuperset(map(type, record.values())):
+        return record, False  # names seen before, and no float: nothing more to check
     positional = False
     for key, value in record.items():
         if key not in _GOOD_KEYS:

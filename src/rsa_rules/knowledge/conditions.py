@@ -383,10 +383,15 @@ class TracePlan:
     def _generate(self) -> Callable[[Mapping[str, Any]], str]:
         # Each node's value is held as its trace letter ("t", "f" or "u"), so the trace is
         # the join of the values; a node with if_unknown also keeps its raw value, for its
-        # letter ("p"/"a" where UNKNOWN was counted) and a finding or named condition with
-        # no if_unknown is the very value of what it stands for.
-        namespace: dict[str, Any] = {"M": MISSING}
-        lines = ["def trace(f):", " g = f.get"]
+        # letter ("p"/"a" where UNKNOWN was counted), and a finding or named condition with
+        # no if_unknown is the very value of what it stands for. The letters are the
+        # function's own locals (T, F, U, P, A) and every value is one of them, so values are
+        # compared by identity.
+        namespace: dict[str, Any] = {"MISSING": MISSING}
+        lines = [
+            "def trace(f, T='t', F='f', U='u', P='p', A='a', M=MISSING):",
+            " g = f.get",
+        ]
         names: list[str] = []  # the variable holding each node's value
         letters: list[str] = []
         read: dict[str, str] = {}  # each fact compared is read once, into its own variable
@@ -405,27 +410,27 @@ class TracePlan:
                 namespace[f"c{i}"] = node.value
                 python = OPERATORS[node.op].python
                 x = read[node.fact]
-                lines.append(f" {raw} = 'u' if {x} is M else ('t' if {x} {python} c{i} else 'f')")
+                lines.append(f" {raw} = U if {x} is M else (T if {x} {python} c{i} else F)")
             elif isinstance(node, Known):
                 test = "in" if node.known else "not in"
-                lines.append(f" {raw} = 't' if {node.fact!r} {test} f else 'f'")
+                lines.append(f" {raw} = T if {node.fact!r} {test} f else F")
             elif isinstance(node, All | Any_):
-                stop, go = ("'f'", "'t'") if isinstance(node, All) else ("'t'", "'f'")
-                stops = " or ".join(f"{k} == {stop}" for k in kids)
-                unknowns = " or ".join(f"{k} == 'u'" for k in kids)
-                lines.append(f" {raw} = {stop} if ({stops}) else ('u' if ({unknowns}) else {go})")
+                stop, go = ("F", "T") if isinstance(node, All) else ("T", "F")
+                stops = " or ".join(f"{k} is {stop}" for k in kids)
+                unknowns = " or ".join(f"{k} is U" for k in kids)
+                lines.append(f" {raw} = {stop} if ({stops}) else (U if ({unknowns}) else {go})")
             elif isinstance(node, Not):
                 k = kids[0]
-                lines.append(f" {raw} = 'u' if {k} == 'u' else ('f' if {k} == 't' else 't')")
+                lines.append(f" {raw} = U if {k} is U else (F if {k} is T else T)")
             else:  # a finding or a named condition with if_unknown
                 lines.append(f" {raw} = {kids[0]}")
             names.append(f"v{i}")
             if node.if_unknown is None:
                 letters.append(f"v{i}")
             else:
-                counted, value = ("'p'", "'t'") if node.if_unknown else ("'a'", "'f'")
-                lines.append(f" v{i} = {value} if r{i} == 'u' else r{i}")
-                letters.append(f"({counted} if r{i} == 'u' else r{i})")
+                counted, value = ("P", "T") if node.if_unknown else ("A", "F")
+                lines.append(f" v{i} = {value} if r{i} is U else r{i}")
+                letters.append(f"({counted} if r{i} is U else r{i})")
         lines.append(f" return ''.join(({', '.join(letters)},))")
         code = compile("\n".join(lines), "<rsa_rules condition trace>", "exec")
         exec(code, namespace)  # noqa: S102 - code written above from validated condition nodes
