@@ -113,3 +113,19 @@ def test_the_check_sees_an_upward_import_and_the_root() -> None:
     imports = _imports_in(text, "rsa_rules.models")  # as if in rsa_rules/models/probe.py
     assert imports == [("rsa_rules.service.app", 2), ("rsa_rules", 3)]
     assert _layer("rsa_rules.service.app") > _layer("rsa_rules.models.probe")
+
+
+def test_no_renderer_builds_an_engine() -> None:
+    """Renderers take values and knowledge: none builds or reaches an engine."""
+    found: list[str] = []
+    for path in sorted((PACKAGE / "rendering").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = {alias.name for alias in node.names}
+                if names & {"Engine", "default_engine", "evaluate"}:
+                    found.append(f"{path.name}:{node.lineno}")
+            elif isinstance(node, ast.Name | ast.Attribute):
+                name = node.id if isinstance(node, ast.Name) else node.attr
+                if name in ("default_engine", "Engine"):
+                    found.append(f"{path.name}:{node.lineno}")
+    assert not found, found

@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..adapters.cds_hooks import SUMMARY_LIMIT, DraftOrder, Indicator, shorten
 from ..adapters.codes import CodeBook, CodeEntry, Concept, load_code_book
-from ..engine import default_engine
 from ..engine.explain import knowledge_of
 from ..models.results import Citation, Evaluation, Reason, Recommendation
 
@@ -105,21 +104,24 @@ def evaluation_to_cards(
                 indicator="warning" if warning else "info",
                 suggestions=suggestions,
                 override=warning or recommendation.alert,
-                orders=_current_orders(recommendation, fhir),
+                orders=_current_orders(recommendation, context),
                 unordered=unordered,
             )
         )
     return cards
 
 
-def _current_orders(recommendation: Recommendation, fhir: FhirFacts | None) -> list[DraftOrder]:
-    """For an alert: the resources that propose, order or give what it advises against."""
+def _current_orders(recommendation: Recommendation, context: _Context) -> list[DraftOrder]:
+    """For an alert: the resources that propose, order or give what it advises against (its
+    treatments under way; every one when the knowledge base that evaluated is not known)."""
+    fhir = context.fhir
     if not recommendation.alert or fhir is None:
         return []
-    under_way = default_engine().knowledge.under_way
+    under_way = context.knowledge.under_way if context.knowledge is not None else None
     orders: list[DraftOrder] = []
     for index, treatment in enumerate(fhir.facts.treatments or ()):
-        if treatment.intervention == recommendation.intervention and treatment.status in under_way:
+        current = under_way is None or treatment.status in under_way
+        if treatment.intervention == recommendation.intervention and current:
             path = f"treatments.{index}"
             orders.extend(
                 DraftOrder(ref, treatment.intervention, path) for ref in fhir.sources[path]
