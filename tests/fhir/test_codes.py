@@ -17,6 +17,7 @@ from rsa_rules.adapters.codes import (
     CodeBookFile,
     Match,
     NoMatch,
+    ReadsLoss,
     ReadsTreatment,
     load_code_book,
     normalise_text,
@@ -78,9 +79,13 @@ def test_every_code_has_a_source_of_the_file(book: CodeBook) -> None:
 
 
 def test_the_code_lists_agree_with_the_knowledge_base(kb: KnowledgeBase, book: CodeBook) -> None:
+    counted = kb.parameter("counted_loss_kinds")
     for concept in book.spec.concepts:
         if isinstance(concept.reads, ReadsTreatment):
             assert concept.reads.intervention in kb.interventions
+        if isinstance(concept.reads, ReadsLoss):
+            assert concept.reads.loss_kind in kb.loss_kinds, concept.id
+            assert concept.reads.counted == (concept.reads.loss_kind in counted), concept.id
     cds = book.cds
     for intervention, related in cds.order_checks.items():
         assert intervention in kb.interventions

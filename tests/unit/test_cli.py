@@ -201,6 +201,8 @@ def test_schema_is_a_json_schema_with_descriptions(capsys: pytest.CaptureFixture
     assert treatment["status"]["enum"] == ["proposed", "ordered", "active", "completed"]
     for name in ("intervention", "status"):
         del treatment[name]["enum"]  # the vocabulary's ids, added to the model's own schema
+    kind = schema["$defs"]["PregnancyLoss"]["properties"]["kind"]["anyOf"][0]
+    assert kind.pop("enum") == list(kb.loss_kinds)
     assert schema == rsa_rules.PatientFacts.model_json_schema()
 
 

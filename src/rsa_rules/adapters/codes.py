@@ -121,7 +121,10 @@ class TextFallback(_Spec):
 
 class ReadsLoss(_Spec):
     as_: Literal["pregnancy-loss"] = Field(alias="as")
-    loss_kind: Literal["biochemical", "miscarriage", "fetal-death", "ectopic", "molar"]
+    loss_kind: str = Field(
+        pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        description="A kind of loss of the knowledge base's vocabulary (loss_kinds).",
+    )
     counted: bool = Field(description="Whether the facts format counts this kind as a loss.")
 
 

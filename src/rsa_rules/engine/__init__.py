@@ -7,7 +7,7 @@ are serialised inside the durable_rules adapter); to use more cores, use process
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -40,8 +40,7 @@ __all__ = [
     "facts_json_schema",
     "future_dates",
     "loss_count_below_listed",
-    "unknown_interventions",
-    "unknown_statuses",
+    "unknown_vocabulary",
     "validate_facts",
 ]
 
@@ -138,13 +137,19 @@ def validate_facts(
         try:
             patient = PatientFacts.model_validate(dict(facts))
         except ValidationError as error:
-            raise FactsError(
-                [(_path(item["loc"]), _message(item["msg"])) for item in error.errors()]
-            ) from None
+            problems = [(_path(item["loc"]), _message(item["msg"])) for item in error.errors()]
+            # Every problem at once: the vocabulary's too, read from the document as given.
+            seen = {path for path, _ in problems}
+            kb = knowledge or default_engine().knowledge
+            problems.extend(
+                problem
+                for problem in _vocabulary_problems(_vocabulary_words(facts), kb)
+                if problem[0] not in seen
+            )
+            raise FactsError(problems) from None
     kb = knowledge or default_engine().knowledge
     problems = loss_count_below_listed(patient, kb)
-    problems.extend(unknown_interventions(patient, kb))
-    problems.extend(unknown_statuses(patient, kb))
+    problems.extend(_vocabulary_problems(_vocabulary_words(patient), kb))
     problems.extend(future_dates(patient, as_of or date.today()))
     if problems:
         raise FactsError(problems)
@@ -170,43 +175,85 @@ def loss_count_below_listed(patient: PatientFacts, kb: KnowledgeBase) -> list[tu
     ]
 
 
-def unknown_interventions(patient: PatientFacts, kb: KnowledgeBase) -> list[tuple[str, str]]:
-    """Every treatment whose intervention is not an id of the knowledge base's vocabulary.
+_Word = tuple[str, str, str]  # (input path, which vocabulary, the word given)
 
-    A name of an intervention that is not its id ("aspirin") is named with its id: the facts
-    take ids only, so nothing is read as something it was not written as."""
-    if not patient.treatments:
-        return []
-    known = list(kb.interventions)
+
+def _vocabulary_words(facts: Mapping[str, Any] | PatientFacts) -> list[_Word]:
+    """Every word of the facts that names a vocabulary entry: the kind of each listed loss,
+    the intervention and status of each treatment. Read from the model, or from a document
+    as given (then only what is text is read: the model reports the rest)."""
+    if isinstance(facts, PatientFacts):
+        history = facts.pregnancy_history
+        found: list[_Word] = [
+            (f"pregnancy_history.losses.{index}.kind", "kind", loss.kind)
+            for index, loss in enumerate((history.losses or ()) if history else ())
+            if loss.kind is not None
+        ]
+        for index, treatment in enumerate(facts.treatments or ()):
+            found.append(
+                (f"treatments.{index}.intervention", "intervention", treatment.intervention)
+            )
+            found.append((f"treatments.{index}.status", "status", treatment.status))
+        return found
+    history_doc = facts.get("pregnancy_history")
+    losses = history_doc.get("losses") if isinstance(history_doc, Mapping) else None
+    treatments = facts.get("treatments")
+    words: list[_Word] = []
+    for name, items, fields in (
+        ("pregnancy_history.losses", losses, ("kind",)),
+        ("treatments", treatments, ("intervention", "status")),
+    ):
+        if not isinstance(items, list | tuple):
+            continue
+        for index, item in enumerate(items):
+            if not isinstance(item, Mapping):
+                continue
+            for field in fields:
+                value = item.get(field)
+                if isinstance(value, str):
+                    words.append((f"{name}.{index}.{field}", field, value))
+    return words
+
+
+def _vocabulary_problems(words: Sequence[_Word], kb: KnowledgeBase) -> list[tuple[str, str]]:
+    """The words that are not in the knowledge base's vocabulary, each with its path."""
     where = f"{kb.name} {kb.version}"
     problems: list[tuple[str, str]] = []
-    for index, treatment in enumerate(patient.treatments):
-        word = treatment.intervention
-        if word in kb.interventions:
-            continue
-        named = kb.intervention_names.get(normalise(word))
-        message = (
-            f"{word!r} is a name of the intervention {named!r}, not its id: the facts take the "
-            f"id (knowledge base {where})"
-            if named is not None
-            else UnknownInterventionError(word, known, knowledge=where).args[0]
-        )
-        problems.append((f"treatments.{index}.intervention", message))
+    for path, field, word in words:
+        if field == "intervention" and word not in kb.interventions:
+            named = kb.intervention_names.get(normalise(word))
+            problems.append(
+                (
+                    path,
+                    f"{word!r} is a name of the intervention {named!r}, not its id: the facts "
+                    f"take the id (knowledge base {where})"
+                    if named is not None
+                    else UnknownInterventionError(
+                        word, list(kb.interventions), knowledge=where
+                    ).args[0],
+                )
+            )
+        elif field == "status" and word not in kb.statuses:
+            known = ", ".join(kb.statuses)
+            problems.append(
+                (path, f"unknown status {word!r} in knowledge base {where} (known: {known})")
+            )
+        elif field == "kind" and word not in kb.loss_kinds:
+            known = ", ".join(kb.loss_kinds)
+            problems.append(
+                (
+                    path,
+                    f"unknown kind of loss {word!r} in knowledge base {where} (known: {known})",
+                )
+            )
     return problems
 
 
-def unknown_statuses(patient: PatientFacts, kb: KnowledgeBase) -> list[tuple[str, str]]:
-    """Every treatment whose status is not one of the knowledge base's vocabulary."""
-    known = list(kb.statuses)
-    return [
-        (
-            f"treatments.{index}.status",
-            f"unknown status {treatment.status!r} in knowledge base {kb.name} {kb.version} "
-            f"(known: {', '.join(known)})",
-        )
-        for index, treatment in enumerate(patient.treatments or ())
-        if treatment.status not in kb.statuses
-    ]
+def unknown_vocabulary(patient: PatientFacts, kb: KnowledgeBase) -> list[tuple[str, str]]:
+    """Every kind of loss, intervention and treatment status of the facts that is not in the
+    knowledge base's vocabulary, by path. A known name of an intervention that is not its id
+    ("aspirin") is named with its id: the facts take ids only."""
+    return _vocabulary_problems(_vocabulary_words(patient), kb)
 
 
 def facts_json_schema(kb: KnowledgeBase | None = None) -> dict[str, Any]:
@@ -217,6 +264,8 @@ def facts_json_schema(kb: KnowledgeBase | None = None) -> dict[str, Any]:
     treatment = schema["$defs"]["Treatment"]["properties"]
     treatment["intervention"]["enum"] = list(knowledge.interventions)
     treatment["status"]["enum"] = list(knowledge.statuses)
+    kind = schema["$defs"]["PregnancyLoss"]["properties"]["kind"]["anyOf"][0]
+    kind["enum"] = list(knowledge.loss_kinds)
     return schema
 
 

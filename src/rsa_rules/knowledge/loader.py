@@ -54,6 +54,11 @@ _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 M = TypeVar("M", bound=BaseModel)
 
 
+_LOSS_KIND_PARAMETERS = frozenset(
+    {"counted_loss_kinds", "uncounted_loss_kinds", "fetal_death_kinds"}
+)
+"""Parameters whose values are kinds of loss of the vocabulary."""
+
 REASON_STATED, REASON_NOT_STATED, REASON_OTHER = "recurrent-pregnancy-loss", "not-stated", "other"
 REASONS_BY_CONTEXT = (REASON_STATED, REASON_NOT_STATED, REASON_OTHER)
 """The values of a ``reason_*`` engine fact, from most to least in the engine's context."""
@@ -140,6 +145,7 @@ class KnowledgeBase:
     sources: Mapping[str, schema.SourceSpec]
     actions: Mapping[str, schema.ActionItem]
     statuses: Mapping[str, schema.StatusItem]
+    loss_kinds: Mapping[str, schema.VocabularyItem]
     interventions: Mapping[str, schema.VocabularyItem]
     finding_labels: Mapping[str, schema.VocabularyItem]
     parameters: Mapping[str, schema.ParameterSpec]
@@ -364,6 +370,16 @@ class _Reader:
         )
         ctx.check_unique("bibliography.yaml", [s.id for s in bibliography.sources])
         ctx.check_unique("facts.yaml", [f.name for f in facts.facts])
+        kinds = [k.id for k in vocabulary.loss_kinds]
+        for parameter in parameters.parameters:
+            if parameter.id in _LOSS_KIND_PARAMETERS and isinstance(parameter.value, tuple):
+                for value in parameter.value:
+                    if value not in kinds:
+                        self.problem(
+                            "parameters.yaml",
+                            f"parameter {parameter.id}: {value!r} is not a kind of loss of the "
+                            f"vocabulary ({', '.join(kinds)}){hint(value, kinds)}",
+                        )
         intervention_ids = {i.id for i in vocabulary.interventions}
         named: dict[str, set[str]] = {}
         for key, spelling in _spellings(vocabulary.interventions):
@@ -469,6 +485,7 @@ class _Reader:
             sources=ctx.sources,
             actions={a.id: a for a in ctx.vocabulary.actions},
             statuses={s.id: s for s in ctx.vocabulary.statuses},
+            loss_kinds={k.id: k for k in ctx.vocabulary.loss_kinds},
             interventions={i.id: i for i in ctx.vocabulary.interventions},
             finding_labels={f.id: f for f in ctx.vocabulary.findings},
             parameters=ctx.parameters,

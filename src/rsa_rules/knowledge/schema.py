@@ -158,6 +158,7 @@ class VocabularyFile(_Spec):
     intervention_groups: tuple[InterventionGroup, ...] = Field(default=(), strict=False)
     actions: tuple[ActionItem, ...] = Field(strict=False)
     statuses: tuple[StatusItem, ...] = Field(strict=False, min_length=1)
+    loss_kinds: tuple[VocabularyItem, ...] = Field(strict=False, min_length=1)
     interventions: tuple[VocabularyItem, ...] = Field(strict=False)
     findings: tuple[VocabularyItem, ...] = Field(strict=False)
 

@@ -75,7 +75,9 @@ Weeks = Annotated[
 # An ISCN karyotype formula (46,XX; 47,XY,+21; 45,X): a chromosome count, then details.
 _ISCN = re.compile(r"^\s*\d{2}\s*(,|$)")
 
-LossKind = Literal["biochemical", "miscarriage", "fetal-death", "ectopic", "molar"]
+LossKind = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=40)]
+"""A kind of pregnancy loss of the knowledge base's vocabulary (``loss_kinds``), checked by
+the engine; which kinds count is the knowledge base's parameters."""
 FetalKaryotype = Literal["normal", "abnormal", "unbalanced-structural", "failed"]
 Genotype = Literal["negative", "heterozygous", "homozygous"]
 INTERVENTION_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -115,7 +117,8 @@ class PregnancyLoss(_Facts):
     kind: LossKind | None = Field(
         default=None,
         description=(
-            "Kind of loss: biochemical, miscarriage, fetal-death, ectopic or molar "
+            "Kind of loss, of the knowledge base's vocabulary: biochemical, miscarriage, "
+            "fetal-death, ectopic or molar in the bundled one "
             "(the bundled knowledge base counts neither ectopic nor molar pregnancies as "
             "pregnancy losses: its parameter uncounted_loss_kinds). "
             "Unknown kind counts as a loss."
