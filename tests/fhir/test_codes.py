@@ -79,6 +79,8 @@ def test_every_code_has_a_source_of_the_file(book: CodeBook) -> None:
 
 
 def test_the_code_lists_agree_with_the_knowledge_base(kb: KnowledgeBase, book: CodeBook) -> None:
+    for kind, mapping in book.spec.statuses.requests.items():
+        assert set(mapping.values()) <= set(kb.statuses), kind
     counted = kb.parameter("counted_loss_kinds")
     for concept in book.spec.concepts:
         if isinstance(concept.reads, ReadsTreatment):

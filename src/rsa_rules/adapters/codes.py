@@ -421,7 +421,9 @@ class TitreUnit(_Spec):
     source: str
 
 
-TreatmentStatus = Literal["proposed", "ordered", "active", "completed"]
+TreatmentStatus = Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
+"""A treatment status of the knowledge base's vocabulary (``statuses``), which a FHIR request
+status is read as."""
 
 
 class Statuses(_Spec):
