@@ -1,23 +1,9 @@
-"""CDS Hooks 2.0: the services' discovery entries, and requests in (their context and draft
-orders). The cards out are :mod:`rsa_rules.rendering.cards`.
+"""CDS Hooks 2.0: the services' discovery entries (with their prefetch templates), and
+requests in: a hook request read and checked, its draft orders, an OperationOutcome's text.
 
-Cards follow the CDS Hooks 2.0 response rules (https://cds-hooks.hl7.org/2.0/): a ``summary``
-under 140 characters, an ``indicator`` of ``info``, ``warning`` or ``critical``, a ``source``
-with a label and a URL or topic, a ``uuid``, ``selectionBehavior`` whenever there are
-suggestions, and no null or empty value anywhere. The detail (GitHub-flavoured Markdown) is
-the explanation: the recommendation, why (down to the FHIR resources when the facts came from
-FHIR), the evidence and its conflicts, cautions and sources.
-
-Which recommendations are worth a card: every one except an ``avoid`` about something no one
-has proposed (``include_avoid=True`` adds those). An alert whose order states that it is to
-prevent miscarriage (certainty ``stated``) and a recommendation blocked by a contraindication
-are ``warning`` cards with override reasons; an alert inferred (no reason stated, recurrent
-loss established) is an ``info`` card with override reasons; the others are ``info``. Test
-recommendations suggest draft orders for the tests named, where the code lists hold a
-confirmed code.
-
-Code systems for override reasons and topics, the tests that can be ordered and how draft
-orders relate to recommendations are data (``rules/fhir-codes.yaml``, ``cds_hooks``).
+The cards out, and which recommendations are worth one, are :mod:`rsa_rules.rendering.cards`.
+Which orders each service checks and how FHIR statuses read are data
+(``rules/fhir-codes.yaml``, ``cds_hooks`` and ``statuses``).
 """
 
 from __future__ import annotations
