@@ -149,7 +149,7 @@ def validate_facts(
             raise FactsError(problems) from None
     kb = knowledge or default_engine().knowledge
     problems = loss_count_below_listed(patient, kb)
-    problems.extend(_vocabulary_problems(_vocabulary_words(patient), kb))
+    problems.extend(unknown_vocabulary(patient, kb))
     problems.extend(future_dates(patient, as_of or date.today()))
     if problems:
         raise FactsError(problems)

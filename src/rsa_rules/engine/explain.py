@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any
 
 from ..errors import EngineError
-from ..knowledge.compiler import ALERT_SUFFIX, INDICATION_SUFFIX, compile_knowledge
+from ..knowledge.compiler import ALERT_SUFFIX, INDICATION_SUFFIX
 from ..knowledge.conditions import (
     All,
     Any_,
@@ -147,7 +147,7 @@ def _explainer_of(info: KnowledgeInfo) -> Explainer | None:
     if info.digest not in _EXPLAINERS and not _BUNDLED_READ:
         _BUNDLED_READ.append(True)
         kb = load_knowledge()
-        Explainer(kb, KnowledgeTrace(kb, compile_knowledge(kb).ruleset))  # it registers itself
+        Explainer(kb, KnowledgeTrace(kb))  # it registers itself; it reads traces, runs nothing
     return _EXPLAINERS.get(info.digest)
 
 

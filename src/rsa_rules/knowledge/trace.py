@@ -16,7 +16,7 @@ knowledge base its digest names.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 from ..errors import EngineError
 from .compiler import ALERT_SUFFIX, INDICATION_SUFFIX, alert_condition, alert_interventions
@@ -31,7 +31,9 @@ _HOLDS = frozenset("tp")
 class KnowledgeTrace:
     """The trace plan of a knowledge base, and which compiled rule each node decides."""
 
-    def __init__(self, kb: KnowledgeBase, compiled_names: Iterable[str]) -> None:
+    def __init__(self, kb: KnowledgeBase, compiled_names: Iterable[str] = ()) -> None:
+        """``compiled_names``: the rules of the compiled ruleset, for :meth:`check` (an
+        explainer that only reads traces needs none: the numbering is the same)."""
         self.kb = kb
         self.alerts: dict[tuple[str, str], Condition] = {}
         self.outside_scope: dict[str, Condition] = {
@@ -71,10 +73,6 @@ class KnowledgeTrace:
             return self.kb.rules_by_id[name.removesuffix(INDICATION_SUFFIX)].indication
         rule = self.kb.rules_by_id.get(name)
         return None if rule is None else rule.condition
-
-    def run(self, values: Mapping[str, object]) -> str:
-        """The trace of one patient's engine facts."""
-        return self.plan.run(values)
 
     def check(self, trace: str, fired: Sequence[str]) -> None:
         """Raise :class:`~rsa_rules.EngineError` unless durable_rules fired exactly the
